@@ -25,7 +25,7 @@ FUZZ_SRC   := $(wildcard tests/fuzz/*.c)
 
 LIBFORMAT := $(BUILD)/libtsfformat.a
 
-.PHONY: all test asan fuzz bench run clean format-check install
+.PHONY: all test asan fuzz bench run check clean format-check install
 all: $(LIBFORMAT) $(BUILD)/tsfile $(BUILD)/test-format $(BUILD)/bench-format
 
 $(BUILD)/%.o: %.c
@@ -54,6 +54,13 @@ test: all
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	    LDFLAGS="-fsanitize=address,undefined" test
+
+# Everything CI runs: unit and command-line tests, the same under sanitizers,
+# and a short fuzz run of every target.
+check:
+	$(MAKE) test
+	$(MAKE) asan
+	$(MAKE) fuzz SECONDS=$(if $(FUZZ_SECONDS),$(FUZZ_SECONDS),20)
 
 # libFuzzer targets (clang), each run for SECONDS.
 fuzz:

@@ -31,6 +31,8 @@
 
 #include "tsf_error.h"
 
+#define BLOOM_HOLD_WHOLE 4096 /* bytes; see tsf_bloom_read */
+
 static const uint32_t bloom_seeds[8] = {5, 7, 11, 19, 31, 37, 43, 59};
 
 #define C1 UINT64_C(0x87c37b91114253d5)
@@ -145,6 +147,7 @@ static inline uint32_t bit_of(int32_t r, uint32_t size)
 int tsf_bloom_init(TsfBloom *b, uint32_t n, double p)
 {
     b->bits = NULL;
+    b->nbytes = 0;
     b->size = 0;
     b->k = 0;
     /* p <= 0 or NaN means "use the default"; otherwise clamp like the
@@ -166,6 +169,7 @@ int tsf_bloom_init(TsfBloom *b, uint32_t n, double p)
 
     b->bits = calloc(((size_t)size + 7) / 8, 1);
     if (!b->bits) return -ENOMEM;
+    b->nbytes = (uint32_t)(((size_t)size + 7) / 8);
     b->size = (uint32_t)size;
     b->k = (uint32_t)k;
     return 0;
@@ -175,13 +179,32 @@ void tsf_bloom_free(TsfBloom *b)
 {
     free(b->bits);
     b->bits = NULL;
+    b->nbytes = 0;
     b->size = 0;
     b->k = 0;
 }
 
+/* A filter read from a file holds only its stored bytes; adding to it
+ * first materializes the whole bit array.  If that fails the filter
+ * becomes "no filter" (size 0), which can still never exclude a key. */
+static bool hold_all(TsfBloom *b)
+{
+    size_t full = ((size_t)b->size + 7) / 8;
+    if (b->nbytes >= full) return true;
+    uint8_t *nb = realloc(b->bits, full);
+    if (!nb) {
+        b->size = 0;
+        return false;
+    }
+    memset(nb + b->nbytes, 0, full - b->nbytes);
+    b->bits = nb;
+    b->nbytes = (uint32_t)full;
+    return true;
+}
+
 static void add_pieces(TsfBloom *b, const Piece *pc, int npc)
 {
-    if (b->size == 0 || !b->bits) return;
+    if (b->size == 0 || !b->bits || !hold_all(b)) return;
     for (uint32_t i = 0; i < b->k && i < 8; i++) {
         uint32_t pos = bit_of(murmur_pieces(bloom_seeds[i], pc, npc), b->size);
         b->bits[pos >> 3] |= (uint8_t)(1u << (pos & 7));
@@ -193,6 +216,7 @@ static bool contains_pieces(const TsfBloom *b, const Piece *pc, int npc)
     if (b->size == 0 || !b->bits) return true; /* no filter: cannot exclude */
     for (uint32_t i = 0; i < b->k && i < 8; i++) {
         uint32_t pos = bit_of(murmur_pieces(bloom_seeds[i], pc, npc), b->size);
+        if ((pos >> 3) >= b->nbytes) return false; /* not stored: zero */
         if (!(b->bits[pos >> 3] & (1u << (pos & 7)))) return false;
     }
     return true;
@@ -230,7 +254,8 @@ bool tsf_bloom_may_contain_series(const TsfBloom *b, const char *device, size_t 
 
 void tsf_bloom_write(const TsfBloom *b, int version, TsfBuf *out)
 {
-    size_t nbytes = b->bits ? ((size_t)b->size + 7) / 8 : 0;
+    size_t full = ((size_t)b->size + 7) / 8;
+    size_t nbytes = b->bits ? (b->nbytes < full ? b->nbytes : full) : 0;
     while (nbytes > 0 && b->bits[nbytes - 1] == 0) nbytes--; /* BitSet.toByteArray */
     tsf_buf_put_uvarint(out, (uint32_t)nbytes);
     tsf_buf_put(out, b->bits, nbytes);
@@ -252,6 +277,7 @@ void tsf_bloom_write(const TsfBloom *b, int version, TsfBuf *out)
 int tsf_bloom_read(TsfCursor *c, TsfBloom *b)
 {
     b->bits = NULL;
+    b->nbytes = 0;
     b->size = 0;
     b->k = 0;
     if (c->err) return c->err;
@@ -269,13 +295,18 @@ int tsf_bloom_read(TsfCursor *c, TsfBloom *b)
     if (size > (uint32_t)INT32_MAX) return TSF_ECORRUPT;
     if (size == 0) return 0; /* would divide by zero: treat as no filter */
 
+    /* Only the stored bytes are held (bits past them are zero), so a tiny
+     * corrupt filter declaring 2^31 bits costs its stored bytes, not 256
+     * MiB.  Small filters (up to BLOOM_HOLD_WHOLE bytes, which covers the
+     * usual sizes) are held whole, as a writer builds them.  Bytes beyond
+     * the size are unused. */
     size_t full = ((size_t)size + 7) / 8;
-    /* calloc of a big zeroed array is lazily mapped, so a corrupt but
-     * in-range size costs address space, not memory. */
-    b->bits = calloc(full, 1);
+    size_t stored = nbytes < full ? nbytes : full;
+    size_t hold = full <= BLOOM_HOLD_WHOLE ? full : stored;
+    b->bits = calloc(hold, 1);
     if (!b->bits) return -ENOMEM;
-    /* Missing trailing bytes are zero; bytes beyond the size are unused. */
-    memcpy(b->bits, src, nbytes < full ? nbytes : full);
+    memcpy(b->bits, src, stored);
+    b->nbytes = (uint32_t)hold;
     b->size = size;
     b->k = k > 8 ? 8 : k;
     return 0;

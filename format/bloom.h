@@ -16,9 +16,11 @@
 #include "bytes.h"
 
 typedef struct TsfBloom {
-    uint8_t *bits;  /* ceil(size/8) bytes, owned */
-    uint32_t size;  /* number of bits (>= 1) */
-    uint32_t k;     /* hash functions, 1..8 */
+    uint8_t *bits;   /* nbytes bytes, owned */
+    uint32_t nbytes; /* bytes held: ceil(size/8) when built; a filter read
+                      * from a file may hold fewer (bits past them are 0) */
+    uint32_t size;   /* number of bits (>= 1) */
+    uint32_t k;      /* hash functions, 1..8 */
 } TsfBloom;
 
 /* Low 32 bits of the reference Murmur128 of key under seed (as int32). */

@@ -47,7 +47,10 @@ ALWAYS_INLINE uint64_t peek_fast(const uint8_t *p, size_t pos)
 {
     uint64_t w;
     memcpy(&w, p + (pos >> 3), 8);
-    return __builtin_bswap64(w) << (pos & 7);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w << (pos & 7);
 }
 
 /* Same, reading zeros past the end of the stream. */

@@ -45,7 +45,9 @@ static inline uint64_t rr_peek(const RReader *r)
     uint64_t w;
     if (b + 8 <= r->len) {
         memcpy(&w, r->p + b, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
         w = __builtin_bswap64(w);
+#endif
     } else {
         w = 0;
         for (size_t i = 0; i < 8; i++) w = (w << 8) | (b + i < r->len ? r->p[b + i] : 0);

@@ -38,6 +38,17 @@
 
 #define BLOCK_DELTAS 128           /* deltas per block written */
 #define MAX_BLOCK_ITEMS (1 << 16)  /* decoder limit on n, see tsf_ts2diff_count */
+#define MAX_FLAT_ITEMS BLOCK_DELTAS /* decoder limit on n when w = 0, likewise */
+
+/* Block sizes a decoder accepts.  Items of width w take n*w bits, so a wide
+ * block cannot claim more values than its bytes hold (<= 8 per byte); a
+ * width-0 block takes no bytes at all, so its n is bounded by what the
+ * reference writers produce (128) to keep a 24-byte block from claiming
+ * 65537 values (a tiny page would make the reader allocate gigabytes). */
+static inline bool block_ok(int32_t bn, int32_t w, int maxw)
+{
+    return bn >= 0 && w >= 0 && w <= maxw && bn <= (w == 0 ? MAX_FLAT_ITEMS : MAX_BLOCK_ITEMS);
+}
 
 /* ---- FLOAT/DOUBLE scaling (§5.5.5), as in enc_rle.c --------------------- */
 
@@ -77,7 +88,8 @@ static int ts2diff_encode_raw(const int32_t *v32, const int64_t *v64, size_t n, 
         for (size_t i = 0; i < nd; i++) {
             uint64_t cur = is64 ? (uint64_t)v64[start + 1 + i] : (uint32_t)v32[start + 1 + i];
             uint64_t d = (cur - prev) & tmask;
-            bool less = is64 ? (int64_t)d < (int64_t)mind : (int32_t)(uint32_t)d < (int32_t)(uint32_t)mind;
+            bool less = is64 ? (int64_t)d < (int64_t)mind
+                             : (int32_t)(uint32_t)d < (int32_t)(uint32_t)mind;
             if (less) mind = d;
             items[i] = d;
             prev = cur;
@@ -300,7 +312,7 @@ static int ts2diff_decode_core(const uint8_t *p, size_t len, size_t n, int is64,
             first = tsf_be_load32(q + 12);
         }
         q += hdr;
-        if (bn < 0 || bn > MAX_BLOCK_ITEMS || w < 0 || w > maxw) return TSF_ECORRUPT;
+        if (!block_ok(bn, w, maxw)) return TSF_ECORRUPT;
         size_t nbytes = ((size_t)bn * (size_t)w + 7) / 8;
         size_t avail = (size_t)(end - q);
         if (nbytes > avail) return TSF_ECORRUPT;
@@ -364,8 +376,9 @@ int tsf_ts2diff_decode(TsfType type, const uint8_t *p, size_t len, size_t n, voi
 }
 
 /* Counts values by walking block headers.  A block may claim at most
- * MAX_BLOCK_ITEMS items: the reference writes 128, and the bound keeps a
- * corrupt 24-byte block from announcing billions of values. */
+ * MAX_BLOCK_ITEMS items, and at most 128 (what the reference writes) when
+ * its width is 0 (block_ok): so a corrupt stream never announces more than
+ * about 8 values per byte it occupies. */
 int64_t tsf_ts2diff_count(TsfType type, const uint8_t *p, size_t len)
 {
     int is64;
@@ -389,7 +402,7 @@ int64_t tsf_ts2diff_count(TsfType type, const uint8_t *p, size_t len)
         int32_t bn = (int32_t)tsf_be_load32(c.p);
         int32_t w = (int32_t)tsf_be_load32(c.p + 4);
         c.p += hdr;
-        if (bn < 0 || bn > MAX_BLOCK_ITEMS || w < 0 || w > maxw) return TSF_ECORRUPT;
+        if (!block_ok(bn, w, maxw)) return TSF_ECORRUPT;
         size_t nbytes = ((size_t)bn * (size_t)w + 7) / 8;
         if (nbytes > tsf_cur_left(&c)) return TSF_ECORRUPT;
         c.p += nbytes;

@@ -627,7 +627,7 @@ void tsf_series_meta_free(TsfSeriesMeta *sm)
 
 /* ---- chunks --------------------------------------------------------------------- */
 
-int tsf_chunk_open(TsfReader *r, uint64_t offset, TsfChunk *c)
+static int chunk_open(TsfReader *r, uint64_t offset, TsfChunk *c)
 {
     memset(c, 0, sizeof(*c));
     c->r = r;
@@ -668,6 +668,15 @@ int tsf_chunk_open(TsfReader *r, uint64_t offset, TsfChunk *c)
     }
     c->pages_have_stats = tsf_chunk_pages_have_stats(c->h.marker);
     return 0;
+}
+
+/* On failure nothing stays allocated: callers do not close a chunk that
+ * did not open. */
+int tsf_chunk_open(TsfReader *r, uint64_t offset, TsfChunk *c)
+{
+    int rc = chunk_open(r, offset, c);
+    if (rc) tsf_chunk_close(c);
+    return rc;
 }
 
 void tsf_chunk_set_pages_have_stats(TsfChunk *c, bool yes) { c->pages_have_stats = yes; }

@@ -301,7 +301,8 @@ Test(rle, several_packages)
 Test(rle, java_round_semantics)
 {
     /* precision 0: values are Java Math.round(v) */
-    double v[] = {0.5, -0.5, -1.5, 2.5, 0.49999999999999994, NAN, 1e300, -1e300, -2.5000000000000004};
+    double v[] = {0.5,  -0.5,   -1.5,    2.5, 0.49999999999999994,
+                  NAN,  1e300,  -1e300,  -2.5000000000000004};
     double want[] = {1, 0, -1, 3, 0, 0, 9223372036854775807.0, -9223372036854775808.0, -3};
     TsfEncodeOpts o0 = {0};
     TsfBuf b = TSF_BUF_INIT;
@@ -455,7 +456,7 @@ Test(regular, verified_and_missing)
 
 /* ---- unsupported pairs -------------------------------------------------------- */
 
-Test(unsupported, pairs)
+Test(enc_basic_unsupported, pairs)
 {
     TsfBuf b = TSF_BUF_INIT;
     int32_t v = 1;
@@ -614,7 +615,7 @@ static bool same_value(const Codec *c, const void *a, const void *b, size_t i)
     }
 }
 
-Test(random, round_trips)
+Test(enc_basic_random, round_trips)
 {
     for (size_t ci = 0; ci < NCODECS; ci++) {
         const Codec *c = &codecs[ci];
@@ -644,7 +645,7 @@ Test(random, round_trips)
 
 /* Every strict prefix of a valid stream is corrupt; damaged streams decode
  * to something or fail cleanly. */
-Test(corrupt, truncation_and_damage)
+Test(enc_basic_corrupt, truncation_and_damage)
 {
     for (size_t ci = 0; ci < NCODECS; ci++) {
         const Codec *c = &codecs[ci];
@@ -691,7 +692,7 @@ Test(corrupt, truncation_and_damage)
 }
 
 /* Random garbage, including REGULAR, with value counts up to 64. */
-Test(corrupt, garbage)
+Test(enc_basic_corrupt, garbage)
 {
     DecFn decs[] = {tsf_plain_decode, tsf_rle_decode, tsf_ts2diff_decode, tsf_zigzag_decode,
                     tsf_dictionary_decode, tsf_regular_decode};
@@ -714,16 +715,82 @@ Test(corrupt, garbage)
 }
 
 /* A TS_2DIFF block claiming absurd sizes is refused, not trusted. */
-Test(corrupt, ts2diff_header_bounds)
+Test(enc_basic_corrupt, ts2diff_header_bounds)
 {
     uint8_t s[64];
     int64_t d[4];
     size_t n = unhex("7fffffff 00000000 0000000000000001 0000000000000001", s);
     cr_assert_eq(tsf_ts2diff_count(TSF_INT64, s, n), TSF_ECORRUPT);
+    /* width 0: at most the reference's 128 items (129 values from 24 bytes) */
+    n = unhex("00000081 00000000 0000000000000001 0000000000000001", s);
+    cr_assert_eq(tsf_ts2diff_count(TSF_INT64, s, n), TSF_ECORRUPT);
+    cr_assert_eq(tsf_ts2diff_decode(TSF_INT64, s, n, 2, d), TSF_ECORRUPT);
+    n = unhex("00000080 00000000 0000000000000001 0000000000000001", s);
+    cr_assert_eq(tsf_ts2diff_count(TSF_INT64, s, n), 129);
     n = unhex("00000001 00000041 0000000000000001 0000000000000001 00", s); /* width 65 */
     cr_assert_eq(tsf_ts2diff_decode(TSF_INT64, s, n, 2, d), TSF_ECORRUPT);
     n = unhex("ffffffff 00000000 0000000000000001 0000000000000001", s); /* n < 0 */
     cr_assert_eq(tsf_ts2diff_decode(TSF_INT64, s, n, 1, d), TSF_ECORRUPT);
     n = unhex("00000002 00000021 00000001 00000001 00 00 00 00 00 00 00 00 00", s); /* i32 w 33 */
     cr_assert_eq(tsf_ts2diff_decode(TSF_INT32, s, n, 3, d), TSF_ECORRUPT);
+}
+
+/* Blocks larger than the reference's 128 items (other writers may use them):
+ * the scaled FLOAT/DOUBLE decoder works through such blocks in pieces and
+ * must agree with the integer decoder. */
+Test(ts2diff, large_blocks_scaled)
+{
+    static const int widths[] = {0, 1, 3, 5, 8, 9, 13, 16, 31, 32, 33, 56, 57, 58, 63, 64};
+    for (size_t wi = 0; wi < sizeof(widths) / sizeof(widths[0]); wi++) {
+        int w = widths[wi];
+        /* width-0 blocks are capped at the reference's 128 items (their
+         * items take no bytes, see block_ok in enc_ts2diff.c) */
+        size_t items = w == 0 ? 128 : 1000 + (size_t)w;
+        size_t nbytes = (items * (size_t)w + 7) / 8;
+        for (int is64 = w > 32; is64 <= 1; is64++) {
+            size_t hdr = is64 ? 24 : 16;
+            uint8_t *s = malloc(1 + hdr + nbytes);
+            s[0] = 2; /* precision for the scaled decode */
+            uint8_t *h = s + 1;
+            tsf_be_store32(h, (uint32_t)items);
+            tsf_be_store32(h + 4, (uint32_t)w);
+            if (is64) {
+                tsf_be_store64(h + 8, (uint64_t)-3);
+                tsf_be_store64(h + 16, 12345);
+            } else {
+                tsf_be_store32(h + 8, (uint32_t)-3);
+                tsf_be_store32(h + 12, 12345);
+            }
+            for (size_t i = 0; i < nbytes; i++) h[hdr + i] = (uint8_t)rnd();
+            size_t n = items + 1;
+            int64_t *raw = malloc(n * 8);
+            double *dd = malloc(n * 8);
+            TsfType it = is64 ? TSF_INT64 : TSF_INT32, ft = is64 ? TSF_DOUBLE : TSF_FLOAT;
+            cr_assert_eq(tsf_ts2diff_decode(it, h, hdr + nbytes, n, raw), 0);
+            cr_assert_eq(tsf_ts2diff_count(it, h, hdr + nbytes), (int64_t)n);
+            cr_assert_eq(tsf_ts2diff_decode(ft, s, 1 + hdr + nbytes, n, dd), 0);
+            for (size_t i = 0; i < n; i++) {
+                if (is64) {
+                    cr_assert(dd[i] == (double)raw[i] / 100.0, "w %d at %zu", w, i);
+                } else {
+                    int32_t r = ((int32_t *)raw)[i];
+                    cr_assert(((float *)dd)[i] == (float)((double)r / 100.0), "w %d at %zu", w, i);
+                }
+            }
+            /* the items reproduce the packed bits */
+            if (is64 && w > 0)
+                for (size_t i = 1; i < n; i++) {
+                    uint64_t item = (uint64_t)raw[i] - (uint64_t)raw[i - 1] + 3;
+                    uint64_t want = 0;
+                    for (int k = 0; k < w; k++) {
+                        size_t bit = (i - 1) * (size_t)w + (size_t)k;
+                        want = (want << 1) | ((h[hdr + bit / 8] >> (7 - bit % 8)) & 1);
+                    }
+                    cr_assert_eq(item, want);
+                }
+            free(s);
+            free(raw);
+            free(dd);
+        }
+    }
 }

@@ -96,7 +96,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *stream = malloc(len ? len : 1);
     if (!stream) return 0;
     if (len) memcpy(stream, s, len);
-    const uint8_t *sp = len ? stream : NULL;
+    /* Never NULL: library callers always pass a pointer into a buffer,
+     * even for an empty stream. */
+    const uint8_t *sp = stream;
 
     decode_one(enc, type, sp, len, n);
 

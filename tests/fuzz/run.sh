@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# run.sh SECONDS: builds the libFuzzer targets of tests/fuzz/ with clang and
+# runs each for SECONDS (default 60).
+#
+#   build-fuzz/obj/            format/*.c with coverage + ASan + UBSan
+#   build-fuzz/<target>        the fuzzer binaries
+#   build-fuzz/corpus-<target> corpora (seeded here, grown by the runs; not committed)
+#   build-fuzz/artifacts-<target>/  crash-*, leak-*, timeout-*, oom-* inputs
+#   build-fuzz/<target>.log    libFuzzer's output of the last run
+#
+# Seeds: fuzz_reader gets the golden TsFiles under 100 KB plus the damaged
+# ones of golden/invalid/ ($GOLDEN_DIR, default ../shared/golden from the
+# repository root); fuzz_decoders gets streams written by our own encoders
+# (gen_seeds.c).  Prints per target "fuzz <target>: <execs> executions,
+# <n> findings" and exits non-zero when any target found something.
+# Environment: FUZZ_TARGETS (default "fuzz_reader fuzz_decoders"),
+# FUZZ_CC (default clang), FUZZ_ARGS (extra libFuzzer flags).
+# Reproduce a finding: build-fuzz/<target> build-fuzz/artifacts-<target>/<file>
+set -euo pipefail
+
+secs=${1:-60}
+case $secs in '' | *[!0-9]*) echo "usage: $0 SECONDS" >&2; exit 2 ;; esac
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+out=build-fuzz
+golden=${GOLDEN_DIR:-../shared/golden}
+cc=${FUZZ_CC:-clang}
+targets=${FUZZ_TARGETS:-"fuzz_reader fuzz_decoders"}
+pkgs="glib-2.0 zlib snappy liblz4 libzstd liblzma"
+
+common="-g -O1 -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iformat $(pkg-config --cflags $pkgs)"
+san="address,undefined -fno-sanitize-recover=undefined"
+libs="$(pkg-config --libs $pkgs) -lm -lstdc++ -pthread"
+
+mkdir -p "$out/obj"
+
+# ---- build: library objects once (coverage without libFuzzer's main) ------
+echo "fuzz: building with $cc"
+objs=()
+pids=()
+for src in format/*.c; do
+    obj=$out/obj/$(basename "${src%.c}").o
+    objs+=("$obj")
+    # shellcheck disable=SC2086
+    $cc $common -fsanitize=fuzzer-no-link,$san -c "$src" -o "$obj" &
+    pids+=($!)
+done
+fail=0
+for p in "${pids[@]}"; do wait "$p" || fail=1; done
+[ $fail -eq 0 ] || { echo "fuzz: library build failed" >&2; exit 1; }
+
+for t in $targets; do
+    # shellcheck disable=SC2086
+    $cc $common -fsanitize=fuzzer,$san "tests/fuzz/$t.c" "${objs[@]}" $libs -o "$out/$t"
+done
+
+# ---- seeds -----------------------------------------------------------------
+seed_reader() {
+    local dir=$1
+    if [ ! -d "$golden" ]; then
+        echo "fuzz: no golden files at $golden (set GOLDEN_DIR); starting from empty input" >&2
+        return
+    fi
+    local f rel
+    while IFS= read -r f; do
+        rel=${f#"$golden"/}
+        cp -n "$f" "$dir/golden-${rel//\//-}" 2>/dev/null || true
+    done < <(find "$golden" -name '*.tsfile' -size -100k; find "$golden/invalid" -name '*.tsfile' 2>/dev/null)
+    chmod u+w "$dir"/golden-* 2>/dev/null || true
+}
+
+seed_decoders() {
+    local dir=$1
+    # shellcheck disable=SC2086
+    $cc $common -fsanitize=$san tests/fuzz/gen_seeds.c format/*.c $libs -o "$out/gen_seeds"
+    "$out/gen_seeds" "$dir" >/dev/null
+}
+
+# ---- run -------------------------------------------------------------------
+status=0
+for t in $targets; do
+    corpus=$out/corpus-$t
+    arts=$out/artifacts-$t
+    mkdir -p "$corpus" "$arts"
+    extra=()
+    case $t in
+        fuzz_reader) seed_reader "$corpus"; extra+=(-max_len=131072) ;;
+        fuzz_decoders) seed_decoders "$corpus" ;;
+    esac
+    before=$(find "$arts" -type f | wc -l)
+    rc=0
+    # shellcheck disable=SC2086
+    "$out/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        -artifact_prefix="$arts/" "${extra[@]}" ${FUZZ_ARGS:-} "$corpus" >"$out/$t.log" 2>&1 || rc=$?
+    after=$(find "$arts" -type f | wc -l)
+    findings=$((after - before))
+    if [ $rc -ne 0 ] && [ $findings -eq 0 ]; then findings=1; fi
+    execs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$out/$t.log" | tail -n 1)
+    if [ -z "$execs" ]; then
+        execs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$out/$t.log" | tail -n 1)
+    fi
+    if [ -z "$execs" ]; then
+        execs=$(sed -n 's/^#\([0-9]*\)[[:space:]].*/\1/p' "$out/$t.log" | tail -n 1)
+    fi
+    echo "fuzz $t: ${execs:-0} executions, $findings findings"
+    if [ $findings -gt 0 ]; then
+        status=1
+        grep -E 'ERROR: |SUMMARY: |runtime error:|Test unit written to' "$out/$t.log" | head -n 8 | sed 's/^/    /'
+    fi
+done
+exit $status
