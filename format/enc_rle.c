@@ -38,21 +38,6 @@
 #define RLE_MAX_REPEAT 32767  /* longest RLE run */
 #define RLE_MAX_GROUPS 63     /* longest bit-packed run, in groups of 8 */
 
-/* ---- shared with the FLOAT/DOUBLE scaling of §5.5.5 ------------------------- */
-
-/* Java Math.round: nearest integer, ties toward +inf, NaN -> 0, saturating. */
-static int64_t java_round(double x)
-{
-    if (isnan(x)) return 0;
-    double f = floor(x);
-    if (x - f >= 0.5) f += 1.0; /* x - floor(x) is exact */
-    if (f >= 9223372036854775808.0) return INT64_MAX;
-    if (f < -9223372036854775808.0) return INT64_MIN;
-    return (int64_t)f;
-}
-
-/* 10^p, or 1 when p <= 0 (the reference's maxPointValue). */
-static double scale_factor(int32_t p) { return p <= 0 ? 1.0 : pow(10.0, p); }
 
 /* ---- encoder ---------------------------------------------------------------- */
 
@@ -206,7 +191,7 @@ static int rle_encode_scaled(TsfType type, const void *values, size_t n, int pre
 {
     if (n == 0) return rle_encode_values(NULL, 0, IN_I32, out); /* nothing scaled yet */
     if (precision < 0) precision = 0;
-    double f = scale_factor(precision);
+    double f = tsf_scale_factor(precision);
     size_t esz = type == TSF_FLOAT ? 4 : 8;
     if (n > SIZE_MAX / esz) return -ENOMEM;
     void *tmp = malloc(n * esz);
@@ -216,12 +201,12 @@ static int rle_encode_scaled(TsfType type, const void *values, size_t n, int pre
     if (type == TSF_FLOAT) {
         const float *fv = values;
         int32_t *iv = tmp;
-        for (size_t i = 0; i < n; i++) iv[i] = (int32_t)(uint32_t)java_round((double)fv[i] * f);
+        for (size_t i = 0; i < n; i++) iv[i] = (int32_t)(uint32_t)tsf_java_round((double)fv[i] * f);
         rc = rle_encode_values(iv, n, IN_I32, out);
     } else {
         const double *dv = values;
         int64_t *lv = tmp;
-        for (size_t i = 0; i < n; i++) lv[i] = java_round(dv[i] * f);
+        for (size_t i = 0; i < n; i++) lv[i] = tsf_java_round(dv[i] * f);
         rc = rle_encode_values(lv, n, IN_I64, out);
     }
     free(tmp);
@@ -409,7 +394,7 @@ int tsf_rle_decode(TsfType type, const uint8_t *p, size_t len, size_t n, void *o
         uint32_t prec;
         if (!get_uvarint(&q, p + len, &prec)) return TSF_ECORRUPT;
         s.kind = type == TSF_FLOAT ? OUT_F32 : OUT_F64;
-        s.scale = scale_factor((int32_t)prec);
+        s.scale = tsf_scale_factor((int32_t)prec);
         is64 = type == TSF_DOUBLE;
         return rle_decode_core(q, len - (size_t)(q - p), n, is64, &s, NULL);
     }

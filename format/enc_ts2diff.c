@@ -50,20 +50,6 @@ static inline bool block_ok(int32_t bn, int32_t w, int maxw)
     return bn >= 0 && w >= 0 && w <= maxw && bn <= (w == 0 ? MAX_FLAT_ITEMS : MAX_BLOCK_ITEMS);
 }
 
-/* ---- FLOAT/DOUBLE scaling (§5.5.5), as in enc_rle.c --------------------- */
-
-/* Java Math.round: nearest integer, ties toward +inf, NaN -> 0, saturating. */
-static int64_t java_round(double x)
-{
-    if (isnan(x)) return 0;
-    double f = floor(x);
-    if (x - f >= 0.5) f += 1.0; /* x - floor(x) is exact */
-    if (f >= 9223372036854775808.0) return INT64_MAX;
-    if (f < -9223372036854775808.0) return INT64_MIN;
-    return (int64_t)f;
-}
-
-static double scale_factor(int32_t p) { return p <= 0 ? 1.0 : pow(10.0, p); }
 
 static int bit_length(uint64_t x) { return x ? 64 - __builtin_clzll(x) : 0; }
 
@@ -136,7 +122,7 @@ static int ts2diff_encode_scaled(TsfType type, const void *values, size_t n, int
 {
     if (n == 0) return 0; /* the reference writes nothing, not even the precision */
     if (precision < 0) precision = 0;
-    double f = scale_factor(precision);
+    double f = tsf_scale_factor(precision);
     size_t esz = type == TSF_FLOAT ? 4 : 8;
     if (n > SIZE_MAX / esz) return out->err = -ENOMEM;
     void *tmp = malloc(n * esz);
@@ -146,12 +132,12 @@ static int ts2diff_encode_scaled(TsfType type, const void *values, size_t n, int
     if (type == TSF_FLOAT) {
         const float *fv = values;
         int32_t *iv = tmp;
-        for (size_t i = 0; i < n; i++) iv[i] = (int32_t)(uint32_t)java_round((double)fv[i] * f);
+        for (size_t i = 0; i < n; i++) iv[i] = (int32_t)(uint32_t)tsf_java_round((double)fv[i] * f);
         rc = ts2diff_encode_raw(iv, NULL, n, out);
     } else {
         const double *dv = values;
         int64_t *lv = tmp;
-        for (size_t i = 0; i < n; i++) lv[i] = java_round(dv[i] * f);
+        for (size_t i = 0; i < n; i++) lv[i] = tsf_java_round(dv[i] * f);
         rc = ts2diff_encode_raw(NULL, lv, n, out);
     }
     free(tmp);
@@ -372,7 +358,7 @@ int tsf_ts2diff_decode(TsfType type, const uint8_t *p, size_t len, size_t n, voi
     uint32_t prec = tsf_cur_uvarint(&c);
     if (c.err) return TSF_ECORRUPT;
     return ts2diff_decode_core(c.p, tsf_cur_left(&c), n, is64, OUT_FLOAT,
-                               scale_factor((int32_t)prec), out);
+                               tsf_scale_factor((int32_t)prec), out);
 }
 
 /* Counts values by walking block headers.  A block may claim at most

@@ -9,7 +9,25 @@
 #ifndef TSF_ENCODING_INT_H
 #define TSF_ENCODING_INT_H
 
+#include <math.h>
+
 #include "encoding.h"
+
+/* FLOAT/DOUBLE under RLE and TS_2DIFF are stored as integers scaled by
+ * 10^precision (spec §5.5.5), rounded like Java's Math.round: nearest
+ * integer, ties toward +inf, NaN -> 0, saturating at the int64 range. */
+static inline int64_t tsf_java_round(double x)
+{
+    if (isnan(x)) return 0;
+    double f = floor(x);
+    if (x - f >= 0.5) f += 1.0; /* x - floor(x) is exact */
+    if (f >= 9223372036854775808.0) return INT64_MAX;
+    if (f < -9223372036854775808.0) return INT64_MIN;
+    return (int64_t)f;
+}
+
+/* 10^p, or 1 when p <= 0 (the reference's maxPointValue). */
+static inline double tsf_scale_factor(int32_t p) { return p <= 0 ? 1.0 : pow(10.0, p); }
 
 #define TSF_DECLARE_CODEC(name)                                                           \
     int tsf_##name##_encode(TsfType type, const void *values, size_t n,                  \
@@ -41,7 +59,8 @@ void tsf_unpack8_u64(const uint8_t *in, int width, uint64_t *v);
 /* RLE stream of raw integers (INT32 flavour with 32-bit values or INT64
  * flavour), used by RLE itself, DICTIONARY indices and SPRINTZ tails.
  * decode: reads exactly n values, consuming packages as needed; *used is set
- * to the number of bytes consumed. */
+ * to the number of bytes consumed (the end of the last package touched;
+ * used may be NULL). */
 int tsf_rle_encode_i32(const int32_t *v, size_t n, TsfBuf *out);
 int tsf_rle_encode_i64(const int64_t *v, size_t n, TsfBuf *out);
 int tsf_rle_decode_i32(const uint8_t *p, size_t len, size_t n, int32_t *out, size_t *used);

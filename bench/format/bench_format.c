@@ -64,7 +64,7 @@ static int write_file(const Workload *w, const char *path)
     int rc = tsf_writer_open(path, NULL, &wr);
     if (rc == 0) rc = tsf_writer_begin_group(wr, "root.sg.d0");
     for (int k = 0; k < SENSORS && rc == 0; k++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "s%d", k);
         rc = tsf_writer_begin_series(wr, name, w->types[k], TSF_ENC_GORILLA, TSF_COMP_LZ4);
         if (rc == 0) rc = tsf_writer_append(wr, w->times, w->values[k], ROWS);

@@ -65,9 +65,10 @@ static void chomp(char *s)
  * (static) on mismatch or NULL. */
 static const char *check_one(const char *tsfile, const char *expected, char *detail, size_t dlen)
 {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s dump '%s'", tsfile_bin(), tsfile);
+    char *cmd = NULL;
+    cr_assert_gt(asprintf(&cmd, "%s dump '%s'", tsfile_bin(), tsfile), 0);
     FILE *got = popen(cmd, "r");
+    free(cmd);
     gzFile want = gzopen(expected, "rb");
     if (!got || !want) return "cannot run dump or open expected dump";
     size_t cap = 1 << 20;
@@ -267,12 +268,13 @@ Test(golden, encoders_reproduce_reference_pages, .timeout = 300)
         if (n < 7 || strcmp(e->d_name + n - 7, ".tsfile") != 0) continue;
         if (strncmp(e->d_name, "enc_", 4) && strncmp(e->d_name, "extremes_", 9) && strncmp(e->d_name, "v3_encodings", 12))
             continue;
-        char path[4200];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        char *path = NULL;
+        cr_assert_gt(asprintf(&path, "%s/%s", dir, e->d_name), 0);
         PageCheck pc = {0};
         cr_assert_eq(tsf_reader_open(path, &pc.r, NULL), 0, "%s", path);
         cr_assert_eq(tsf_reader_foreach_series(pc.r, recode_series, &pc), 0, "%s", path);
         tsf_reader_close(pc.r);
+        free(path);
         cr_expect_eq(pc.mismatches, 0, "%s: %d of %d pages differ; first: %s", e->d_name, pc.mismatches, pc.pages, pc.first);
         files++;
         pages += pc.pages;

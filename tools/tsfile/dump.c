@@ -150,7 +150,7 @@ int cmd_dump(int argc, char **argv)
         tool_fail(file, tsf_reader_err(r), rc);
         goto out;
     }
-    qsort(c.v, c.n, sizeof(*c.v), by_device_then_name);
+    if (c.n) qsort(c.v, c.n, sizeof(*c.v), by_device_then_name);
     static char obuf[1 << 16];
     setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
     size_t *order = NULL;
