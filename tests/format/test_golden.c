@@ -283,3 +283,60 @@ Test(golden, encoders_reproduce_reference_pages, .timeout = 300)
     cr_assert_gt(files, 40);
     cr_assert_gt(pages, 100);
 }
+
+/* ---- lookups through the bloom filter and the index tree ----------------------- */
+
+typedef struct LookupCheck {
+    TsfReader *r;
+    int found, missed;
+    char first_miss[300];
+} LookupCheck;
+
+static int lookup_each(void *ctx, const TsfSeriesMeta *sm)
+{
+    LookupCheck *lc = ctx;
+    char dev[1024], name[1024];
+    snprintf(dev, sizeof dev, "%.*s", (int)sm->device_len, sm->device);
+    snprintf(name, sizeof name, "%.*s", (int)sm->name_len, sm->name);
+    TsfSeriesMeta got;
+    if (tsf_reader_find_series(lc->r, dev, name, &got) == 0 && got.nchunks == sm->nchunks &&
+        got.chunks[0].offset == sm->chunks[0].offset && got.stats.count == sm->stats.count) {
+        lc->found++;
+    } else if (!lc->missed++) {
+        snprintf(lc->first_miss, sizeof lc->first_miss, "%.140s.%.140s", dev, name);
+    }
+    tsf_series_meta_free(&got);
+    return 0;
+}
+
+/* Every series the full walk sees is found by lookup (bloom filter, then the
+ * index tree), in Java- and C++-written files, with deep index trees
+ * (INTERNAL_DEVICE / INTERNAL_MEASUREMENT nodes) too. */
+Test(golden, every_series_found_by_lookup, .timeout = 300)
+{
+    static const char *const sub[] = {"java", "cpp"};
+    int total = 0;
+    for (int k = 0; k < 2; k++) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/%s", golden_dir(), sub[k]);
+        DIR *d = opendir(dir);
+        cr_assert_not_null(d);
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            size_t n = strlen(e->d_name);
+            if (n < 7 || strcmp(e->d_name + n - 7, ".tsfile") != 0) continue;
+            char *path = NULL;
+            cr_assert_gt(asprintf(&path, "%s/%s", dir, e->d_name), 0);
+            LookupCheck lc = {0};
+            cr_assert_eq(tsf_reader_open(path, &lc.r, NULL), 0, "%s", path);
+            cr_assert_eq(tsf_reader_foreach_series(lc.r, lookup_each, &lc), 0, "%s", path);
+            tsf_reader_close(lc.r);
+            free(path);
+            cr_expect_eq(lc.missed, 0, "%s/%s: %d series not found by lookup, first %s", sub[k], e->d_name,
+                         lc.missed, lc.first_miss);
+            total += lc.found;
+        }
+        closedir(d);
+    }
+    cr_assert_gt(total, 1000);
+}

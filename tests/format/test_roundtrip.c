@@ -417,3 +417,40 @@ Test(lookup, missing_series_and_devices)
     tsf_reader_close(r);
     unlink(path);
 }
+
+/* A narrow time range decodes only the pages that overlap it. */
+Test(scan, narrow_range_skips_chunks_and_pages)
+{
+    char *path = tmp_path("skip");
+    TsfWriter *w;
+    cr_assert_eq(tsf_writer_open(path, NULL, &w), 0);
+    enum { N = 200000 };
+    int64_t *t = malloc(N * sizeof(int64_t)), *v = malloc(N * sizeof(int64_t));
+    for (int i = 0; i < N; i++) t[i] = i, v[i] = i % 97;
+    for (int g = 0; g < 4; g++) { /* four chunks of 50,000 points: 5 pages each */
+        cr_assert_eq(tsf_writer_begin_group(w, "root.s.d"), 0);
+        cr_assert_eq(tsf_writer_begin_series(w, "x", TSF_INT64, TSF_ENC_TS_2DIFF, TSF_COMP_LZ4), 0);
+        cr_assert_eq(tsf_writer_append(w, t + g * (N / 4), v + g * (N / 4), N / 4), 0);
+        cr_assert_eq(tsf_writer_end_group(w), 0);
+    }
+    cr_assert_eq(tsf_writer_close(w), 0);
+    TsfReader *r;
+    cr_assert_eq(tsf_reader_open(path, &r, NULL), 0);
+    TsfSeriesMeta sm;
+    cr_assert_eq(tsf_reader_find_series(r, "root.s.d", "x", &sm), 0);
+    cr_assert_eq(sm.nchunks, 4);
+    TsfScanCounters cnt = {0};
+    Got g = {.type = TSF_INT64};
+    cr_assert_eq(tsf_series_scan(r, &sm, NULL, 120000, 121999, got_points, &g, &cnt), 0);
+    cr_assert_eq(g.n, 2000);
+    cr_assert_eq(g.t[0], 120000);
+    cr_assert_eq(g.t[1999], 121999);
+    cr_assert_eq(cnt.pages_decoded, 1, "decoded %llu pages", (unsigned long long)cnt.pages_decoded);
+    cr_assert_eq(cnt.chunks_skipped, 3);
+    got_free(&g);
+    tsf_series_meta_free(&sm);
+    tsf_reader_close(r);
+    free(t);
+    free(v);
+    unlink(path);
+}
