@@ -19,22 +19,40 @@ TOOL_SRC   := $(wildcard tools/tsfile/*.c)
 TOOL_OBJ   := $(TOOL_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC   := $(wildcard tests/format/*.c)
 TEST_OBJ   := $(TEST_SRC:%.c=$(BUILD)/%.o)
+ENGINE_SRC := $(wildcard engine/*.c)
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
+ETEST_SRC  := $(wildcard tests/engine/*.c)
+ETEST_OBJ  := $(ETEST_SRC:%.c=$(BUILD)/%.o)
+EBENCH_SRC := $(wildcard bench/engine/*.c)
+EBENCH_OBJ := $(EBENCH_SRC:%.c=$(BUILD)/%.o)
 BENCH_SRC  := $(wildcard bench/format/*.c)
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 FUZZ_SRC   := $(wildcard tests/fuzz/*.c)
 
 LIBFORMAT := $(BUILD)/libtsfformat.a
+LIBENGINE := $(BUILD)/libtsfengine.a
 
 .PHONY: all test asan fuzz bench run check clean format-check install
-all: $(LIBFORMAT) $(BUILD)/tsfile $(BUILD)/test-format $(BUILD)/bench-format
+all: $(LIBFORMAT) $(LIBENGINE) $(BUILD)/tsfile $(BUILD)/test-format $(BUILD)/test-engine \
+     $(BUILD)/bench-format $(BUILD)/bench-engine
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Iformat -c $< -o $@
+	$(CC) $(CFLAGS) -Iformat -Iengine -c $< -o $@
 
 $(LIBFORMAT): $(FORMAT_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+
+$(LIBENGINE): $(ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/test-engine: $(ETEST_OBJ) $(LIBENGINE) $(LIBFORMAT)
+	$(CC) $(CFLAGS) -o $@ $^ $(TEST_LIBS) $(LDLIBS)
+
+$(BUILD)/bench-engine: $(EBENCH_OBJ) $(LIBENGINE) $(LIBFORMAT)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tsfile: $(TOOL_OBJ) $(LIBFORMAT)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -48,6 +66,7 @@ $(BUILD)/bench-format: $(BENCH_OBJ) $(LIBFORMAT)
 # Unit tests (criterion) then the command-line tests (shell, driving build/tsfile).
 test: all
 	TSFILE_BIN=$(BUILD)/tsfile $(BUILD)/test-format --jobs 2
+	TSFILE_BIN=$(BUILD)/tsfile $(BUILD)/test-engine --jobs 2
 	BUILD=$(BUILD) tests/cli/run.sh
 
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
@@ -67,7 +86,7 @@ check:
 fuzz:
 	tests/fuzz/run.sh $(SECONDS)
 
-bench: $(BUILD)/bench-format
+bench: $(BUILD)/bench-format $(BUILD)/bench-engine
 	bench/run.sh $(BUILD)
 
 # The main job until the filesystem lands: write a demo TsFile and show it.
@@ -85,4 +104,5 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(FORMAT_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
+-include $(FORMAT_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) \
+         $(ENGINE_OBJ:.o=.d) $(ETEST_OBJ:.o=.d) $(EBENCH_OBJ:.o=.d)

@@ -134,7 +134,9 @@ static int parse_node(TsfReader *r, TsfCursor *c, bool device_level, uint64_t at
     nd->key_off = malloc((n + 1) * sizeof(size_t));
     nd->key_len = malloc((n + 1) * sizeof(size_t));
     nd->child = malloc((n + 1) * sizeof(uint64_t));
-    if (!nd->key_off || !nd->key_len || !nd->child) return fail(r, -ENOMEM, at, "out of memory");
+    /* keys.data must not stay NULL: empty keys are read as data + 0 */
+    if (!nd->key_off || !nd->key_len || !nd->child || !tsf_buf_reserve(&nd->keys, 64))
+        return fail(r, -ENOMEM, at, "out of memory");
     TsfBuf dev = TSF_BUF_INIT;
     for (uint32_t i = 0; i < n && !c->err; i++) {
         nd->key_off[i] = nd->keys.len;

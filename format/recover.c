@@ -138,9 +138,10 @@ static int commit_group(TsfWriter *w, RGroup *g)
 }
 
 int tsf_writer_recover(const char *path, const TsfWriterOpts *opts, TsfWriter **out,
-                       uint64_t *kept_bytes, TsfErr *err)
+                       TsfRecoverInfo *info, TsfErr *err)
 {
     *out = NULL;
+    TsfRecoverInfo ri = {0, false, INT64_MAX, INT64_MIN};
     TsfReader *r;
     int rc = tsf_reader_open_data(path, &r, err);
     if (rc) return rc;
@@ -169,6 +170,9 @@ int tsf_writer_recover(const char *path, const TsfWriterOpts *opts, TsfWriter **
         } else if (rec.kind == TSF_REC_PLAN_INDEX) {
             if (commit_group(w, &g)) break;
             keep = rec.next;
+            ri.has_plan_index = true;
+            if (rec.plan_min < ri.min_plan_index) ri.min_plan_index = rec.plan_min;
+            if (rec.plan_max > ri.max_plan_index) ri.max_plan_index = rec.plan_max;
         } else { /* separator: the data section ended cleanly */
             commit_group(w, &g);
             keep = rec.offset;
@@ -193,7 +197,8 @@ int tsf_writer_recover(const char *path, const TsfWriterOpts *opts, TsfWriter **
         return rc;
     }
     w->flushed = keep;
-    if (kept_bytes) *kept_bytes = keep;
+    ri.kept_bytes = keep;
+    if (info) *info = ri;
     *out = w;
     return 0;
 }

@@ -61,6 +61,22 @@ int tsf_w_fail(TsfWriter *w, int rc, const char *fmt, ...)
 }
 
 const TsfErr *tsf_writer_err(const TsfWriter *w) { return &w->err; }
+
+void tsf_writer_foreach_device(const TsfWriter *w,
+                               void (*fn)(void *ctx, const char *device, int64_t start, int64_t end), void *ctx)
+{
+    for (guint i = 0; i < w->device_list->len; i++) {
+        const WDevice *d = w->device_list->pdata[i];
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        for (guint k = 0; k < d->series->len; k++) {
+            const WSeries *s = d->series->pdata[k];
+            if (s->stats.count == 0) continue;
+            if (s->stats.start < lo) lo = s->stats.start;
+            if (s->stats.end > hi) hi = s->stats.end;
+        }
+        if (lo <= hi) fn(ctx, d->path, lo, hi);
+    }
+}
 uint64_t tsf_writer_position(const TsfWriter *w) { return tsf_w_pos(w); }
 
 /* ---- registry of devices and series -------------------------------------- */

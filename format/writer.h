@@ -93,13 +93,26 @@ void tsf_writer_abort(TsfWriter *w);
 
 const TsfErr *tsf_writer_err(const TsfWriter *w);
 
+/* Calls fn for every device written so far with the smallest start and
+ * largest end time over its series (devices with no points are skipped). */
+void tsf_writer_foreach_device(const TsfWriter *w,
+                               void (*fn)(void *ctx, const char *device, int64_t start, int64_t end), void *ctx);
+
+/* What recovery kept. */
+typedef struct TsfRecoverInfo {
+    uint64_t kept_bytes;     /* the file was truncated to this length */
+    bool has_plan_index;     /* a plan-index record was kept */
+    int64_t min_plan_index;  /* smallest min of the kept plan-index records */
+    int64_t max_plan_index;  /* largest max of the kept plan-index records */
+} TsfRecoverInfo;
+
 /* Recovery of a file that was never closed (spec §8.2): keeps every chunk
  * group followed by another chunk group, a plan-index record or the
  * separator, truncates the rest, rebuilds the metadata and returns a writer
  * that continues the file in its own version.  A complete file is reopened
  * for appending the same way (its index is rebuilt at close).
- * *kept_bytes (may be NULL) receives the truncation position. */
+ * info (may be NULL) receives what was kept. */
 int tsf_writer_recover(const char *path, const TsfWriterOpts *opts, TsfWriter **out,
-                       uint64_t *kept_bytes, TsfErr *err);
+                       TsfRecoverInfo *info, TsfErr *err);
 
 #endif

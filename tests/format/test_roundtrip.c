@@ -377,9 +377,12 @@ Test(recover, unclosed_file_keeps_complete_chunk_groups)
 
     TsfReader *r;
     cr_assert_eq(tsf_reader_open(path, &r, NULL), TSF_EINCOMPLETE);
-    uint64_t kept;
+    TsfRecoverInfo info;
     TsfErr err = {0};
-    cr_assert_eq(tsf_writer_recover(path, NULL, &w, &kept, &err), 0, "%s", err.msg);
+    cr_assert_eq(tsf_writer_recover(path, NULL, &w, &info, &err), 0, "%s", err.msg);
+    cr_assert(info.has_plan_index);
+    cr_assert_eq(info.min_plan_index, 0);
+    cr_assert_eq(info.max_plan_index, 1);
     /* the file goes on: a fourth group after recovery */
     cr_assert_eq(tsf_writer_begin_group(w, "root.r.d"), 0);
     cr_assert_eq(tsf_writer_begin_series(w, "s", TSF_INT64, TSF_ENC_GORILLA, TSF_COMP_SNAPPY), 0);

@@ -16,12 +16,12 @@ int cmd_recover(int argc, char **argv)
         return 2;
     }
     TsfWriter *w;
-    uint64_t kept = 0;
+    TsfRecoverInfo info;
     TsfErr err = {0};
-    int rc = tsf_writer_recover(argv[1], NULL, &w, &kept, &err);
+    int rc = tsf_writer_recover(argv[1], NULL, &w, &info, &err);
     if (rc) return tool_fail(argv[1], &err, rc);
     rc = tsf_writer_close(w);
     if (rc) return tool_fail(argv[1], NULL, rc);
-    printf("%s: kept the first %" PRIu64 " bytes of data and wrote a new index\n", argv[1], kept);
+    printf("%s: kept the first %" PRIu64 " bytes of data and wrote a new index\n", argv[1], info.kept_bytes);
     return 0;
 }

@@ -1,0 +1,791 @@
+/*
+ * engine.c: the engine's lifecycle, storage groups and partitions, and the
+ * write path: routing, WAL logging and memtable application (engine.h).
+ *
+ * WAL record of one insert into one TsFile (all integers little-endian as
+ * the machine writes them: the log never leaves the machine):
+ *
+ *   u8 kind (1)  VarStr sg  i64 partition  u8 sequence  u64 file version
+ *   u64 memtable id  VarStr device  uvarint ncols
+ *   per column: VarStr measurement, u8 type, u8 encoding, u8 compression,
+ *               uvarint n, n x i64 times, values (fixed width: n x size;
+ *               TEXT/STRING/BLOB: n x (uvarint len, bytes))
+ *
+ * The file version and memtable id say where the record went, so recovery
+ * can tell whether that memtable reached its TsFile (recovery.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "engine_int.h"
+
+#define REC_INSERT 1
+
+void engine_options_default(EngineOptions *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->partition_interval = 604800000LL;
+    o->memtable_size = 64u << 20;
+    o->wal_sync = WAL_SYNC_BATCH;
+    o->wal_batch_ms = 10;
+    o->file_size = 256u << 20;
+    o->compression = TSF_COMP_LZ4;
+}
+
+Schema *engine_schema(Engine *e) { return e->schema; }
+
+void eng_set_error(Engine *e, int rc)
+{
+    int zero = 0;
+    if (rc) atomic_compare_exchange_strong(&e->err, &zero, rc);
+}
+
+int64_t engine_partition_of(const Engine *e, int64_t t)
+{
+    int64_t iv = e->o.partition_interval;
+    int64_t q = t / iv;
+    return (t % iv != 0 && t < 0) ? q - 1 : q; /* floor division */
+}
+
+int eng_fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    int rc = fsync(fd) == 0 ? 0 : -errno;
+    close(fd);
+    return rc;
+}
+
+static int mkdir_p(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n >= sizeof buf) return -ENAMETOOLONG;
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != 0) continue;
+        char c = buf[i];
+        buf[i] = 0;
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -errno;
+        buf[i] = c;
+    }
+    return 0;
+}
+
+char *eng_partition_dir(Engine *e, const char *sg, bool sequence, int64_t partition)
+{
+    return g_strdup_printf("%s/%s/%s/%" PRId64, e->dir, sequence ? "sequence" : "unsequence", sg, partition);
+}
+
+/* ---- storage groups and partitions ----------------------------------------------- */
+
+static void partition_free(gpointer p)
+{
+    Partition *part = p;
+    g_ptr_array_free(part->closed, TRUE);
+    g_hash_table_destroy(part->last_flushed);
+    free(part);
+}
+
+StorageGroup *eng_sg(Engine *e, const char *name, bool create)
+{
+    pthread_mutex_lock(&e->lock);
+    StorageGroup *sg = g_hash_table_lookup(e->sgs, name);
+    if (!sg && create) {
+        sg = calloc(1, sizeof(*sg));
+        if (sg) {
+            sg->name = strdup(name);
+            pthread_mutex_init(&sg->lock, NULL);
+            sg->parts = g_hash_table_new_full(g_int64_hash, g_int64_equal, free, partition_free);
+            g_hash_table_insert(e->sgs, sg->name, sg);
+        }
+    }
+    pthread_mutex_unlock(&e->lock);
+    return sg;
+}
+
+Partition *eng_partition(Engine *e, StorageGroup *sg, int64_t id, bool create)
+{
+    (void)e;
+    Partition *p = g_hash_table_lookup(sg->parts, &id);
+    if (p || !create) return p;
+    p = calloc(1, sizeof(*p));
+    int64_t *key = malloc(sizeof(int64_t));
+    if (!p || !key) {
+        free(p);
+        free(key);
+        return NULL;
+    }
+    *key = id;
+    p->id = id;
+    p->sg = sg;
+    p->closed = g_ptr_array_new_with_free_func((GDestroyNotify)closed_file_free);
+    p->last_flushed = g_hash_table_new_full(g_str_hash, g_str_equal, free, free);
+    g_hash_table_insert(sg->parts, key, p);
+    return p;
+}
+
+void eng_pin_segment(Engine *e, uint64_t seg, int delta)
+{
+    pthread_mutex_lock(&e->lock);
+    gpointer key = GSIZE_TO_POINTER((gsize)seg + 1);
+    gsize cur = GPOINTER_TO_SIZE(g_hash_table_lookup(e->seg_pins, key));
+    cur = (gsize)((gssize)cur + delta);
+    if (cur == 0) g_hash_table_remove(e->seg_pins, key);
+    else g_hash_table_insert(e->seg_pins, key, GSIZE_TO_POINTER(cur));
+    pthread_mutex_unlock(&e->lock);
+}
+
+static int64_t now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* Opens a new TsFile for a partition (caller holds the storage group lock). */
+int eng_open_proc(Engine *e, Partition *p, bool sequence, TsFileProc **out)
+{
+    StorageGroup *sg = p->sg;
+    char *dir = eng_partition_dir(e, sg->name, sequence, p->id);
+    int rc = mkdir_p(dir);
+    TsFileProc *proc = calloc(1, sizeof(*proc));
+    if (rc || !proc) {
+        g_free(dir);
+        free(proc);
+        return rc ? rc : -ENOMEM;
+    }
+    proc->part = p;
+    proc->sequence = sequence;
+    proc->version = sg->next_version++;
+    char *path = g_strdup_printf("%s/%" PRId64 "-%" PRIu64 "-0-0.tsfile", dir, now_ms(), proc->version);
+    proc->path = strdup(path);
+    g_free(path);
+    TsfWriterOpts wo;
+    tsf_writer_opts_default(&wo);
+    wo.fsync = true; /* a flush is durable before its WAL segment goes */
+    rc = tsf_writer_open(proc->path, &wo, &proc->writer);
+    if (rc == 0) rc = tsf_writer_sync(proc->writer); /* the head is on disk before any record names the file */
+    if (rc == 0) rc = eng_fsync_dir(dir);
+    g_free(dir);
+    if (rc) {
+        if (proc->writer) tsf_writer_abort(proc->writer);
+        free(proc->path);
+        free(proc);
+        return rc;
+    }
+    g_queue_init(&proc->flushing);
+    resource_init(&proc->res);
+    proc->next_mt_id = 1;
+    proc->first_mt_id = 1;
+    if (sequence) p->seq = proc;
+    else p->unseq = proc;
+    *out = proc;
+    return 0;
+}
+
+/* ---- open / close ----------------------------------------------------------------- */
+
+static void sg_free(gpointer p)
+{
+    StorageGroup *sg = p;
+    g_hash_table_destroy(sg->parts);
+    pthread_mutex_destroy(&sg->lock);
+    free(sg->name);
+    free(sg);
+}
+
+int engine_open(const EngineOptions *o, Engine **out)
+{
+    *out = NULL;
+    if (!o || !o->data_dir) return -EINVAL;
+    Engine *e = calloc(1, sizeof(*e));
+    if (!e) return -ENOMEM;
+    e->o = *o;
+    EngineOptions d;
+    engine_options_default(&d);
+    if (e->o.partition_interval <= 0) e->o.partition_interval = d.partition_interval;
+    if (e->o.memtable_size == 0) e->o.memtable_size = d.memtable_size;
+    if (e->o.wal_batch_ms == 0) e->o.wal_batch_ms = d.wal_batch_ms;
+    if (e->o.file_size == 0) e->o.file_size = d.file_size;
+    e->dir = strdup(o->data_dir);
+    e->o.data_dir = e->dir;
+    pthread_mutex_init(&e->lock, NULL);
+    pthread_mutex_init(&e->flush_lock, NULL);
+    pthread_cond_init(&e->flush_cond, NULL);
+    pthread_cond_init(&e->done_cond, NULL);
+    e->sgs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, sg_free);
+    e->seg_pins = g_hash_table_new(g_direct_hash, g_direct_equal);
+    e->recovered = g_ptr_array_new();
+    char *sys = g_strdup_printf("%s/system", e->dir), *wal = g_strdup_printf("%s/wal", e->dir);
+    int rc = mkdir_p(sys);
+    if (rc == 0) rc = mkdir_p(wal);
+    if (rc == 0) rc = schema_open(sys, &e->schema);
+    WalOptions wo = {e->o.wal_sync, e->o.wal_batch_ms, 1u << 20};
+    if (rc == 0) rc = wal_open(wal, &wo, &e->wal);
+    g_free(sys);
+    g_free(wal);
+    if (rc == 0) rc = flush_start(e);
+    if (rc == 0) rc = recovery_run(e);
+    if (rc) {
+        engine_close(e);
+        return rc;
+    }
+    *out = e;
+    return 0;
+}
+
+/* Collects every working file so shutdown can close them all. */
+static void close_all_procs(Engine *e)
+{
+    pthread_mutex_lock(&e->lock);
+    GList *sgs = g_hash_table_get_values(e->sgs);
+    pthread_mutex_unlock(&e->lock);
+    for (GList *l = sgs; l; l = l->next) {
+        StorageGroup *sg = l->data;
+        pthread_mutex_lock(&sg->lock);
+        GHashTableIter it;
+        gpointer k, v;
+        g_hash_table_iter_init(&it, sg->parts);
+        while (g_hash_table_iter_next(&it, &k, &v)) {
+            Partition *p = v;
+            if (p->seq) flush_queue_close(e, p->seq);
+            if (p->unseq) flush_queue_close(e, p->unseq);
+        }
+        pthread_mutex_unlock(&sg->lock);
+    }
+    g_list_free(sgs);
+    flush_wait_all(e);
+}
+
+int engine_close(Engine *e)
+{
+    if (!e) return 0;
+    if (e->flusher_running) close_all_procs(e);
+    flush_stop(e);
+    int rc = atomic_load(&e->err);
+    if (e->wal) {
+        /* Everything is in closed TsFiles: a fresh empty segment, the old
+         * ones deleted, so the next start replays nothing. */
+        uint64_t seg;
+        if (rc == 0 && wal_rotate(e->wal, &seg) == 0) wal_discard_before(e->wal, seg);
+        int wrc = wal_close(e->wal);
+        if (rc == 0) rc = wrc;
+    }
+    if (e->schema) schema_close(e->schema);
+    g_hash_table_destroy(e->sgs);
+    g_hash_table_destroy(e->seg_pins);
+    g_ptr_array_free(e->recovered, TRUE);
+    pthread_mutex_destroy(&e->lock);
+    pthread_mutex_destroy(&e->flush_lock);
+    pthread_cond_destroy(&e->flush_cond);
+    pthread_cond_destroy(&e->done_cond);
+    free(e->dir);
+    free(e);
+    return rc;
+}
+
+/* ---- schema wrappers --------------------------------------------------------------- */
+
+int engine_create_sg(Engine *e, const char *sg)
+{
+    int rc = schema_add_sg(e->schema, sg);
+    if (rc == 0 && !eng_sg(e, sg, true)) rc = -ENOMEM;
+    return rc;
+}
+
+int engine_create_series(Engine *e, const char *device, const char *measurement, TsfType type,
+                         TsfEncoding enc, TsfCompression comp)
+{
+    return schema_add_series(e->schema, device, measurement, type, enc, comp);
+}
+
+/* ---- the write path ----------------------------------------------------------------- */
+
+/* A column routed to one TsFile: its own times (nulls removed). */
+typedef struct SubCol {
+    const char *measurement;
+    TsfType type;
+    TsfEncoding enc;
+    TsfCompression comp;
+    size_t n;
+    const int64_t *times;
+    const void *values;
+} SubCol;
+
+static void put_le64(TsfBuf *b, uint64_t v) { tsf_buf_put(b, &v, 8); }
+
+static void serialize_record(TsfBuf *b, const char *sg, int64_t partition, bool sequence, uint64_t version,
+                             uint64_t mt_id, const char *device, const SubCol *cols, size_t ncols)
+{
+    tsf_buf_reset(b);
+    tsf_buf_put_u8(b, REC_INSERT);
+    tsf_buf_put_varstr(b, sg, strlen(sg));
+    put_le64(b, (uint64_t)partition);
+    tsf_buf_put_u8(b, sequence);
+    put_le64(b, version);
+    put_le64(b, mt_id);
+    tsf_buf_put_varstr(b, device, strlen(device));
+    tsf_buf_put_uvarint(b, (uint32_t)ncols);
+    for (size_t c = 0; c < ncols; c++) {
+        const SubCol *sc = &cols[c];
+        tsf_buf_put_varstr(b, sc->measurement, strlen(sc->measurement));
+        tsf_buf_put_u8(b, (uint8_t)sc->type);
+        tsf_buf_put_u8(b, (uint8_t)sc->enc);
+        tsf_buf_put_u8(b, (uint8_t)sc->comp);
+        tsf_buf_put_uvarint(b, (uint32_t)sc->n);
+        tsf_buf_put(b, sc->times, sc->n * sizeof(int64_t));
+        if (tsf_type_phys(sc->type) == TSF_PHYS_BIN) {
+            const TsfBin *v = sc->values;
+            for (size_t i = 0; i < sc->n; i++) {
+                tsf_buf_put_uvarint(b, v[i].len);
+                tsf_buf_put(b, v[i].ptr, v[i].len);
+            }
+        } else {
+            tsf_buf_put(b, sc->values, sc->n * tsf_type_elem_size(sc->type));
+        }
+    }
+}
+
+/* Applies routed columns to proc's working memtable (created on demand).
+ * Caller holds the storage group lock. */
+static int apply_to_proc(Engine *e, TsFileProc *proc, const char *device, const SubCol *cols, size_t ncols)
+{
+    if (!proc->working) {
+        uint64_t seg = e->wal ? wal_current_segment(e->wal) : 0;
+        proc->working = memtable_new(proc->next_mt_id++, seg);
+        if (!proc->working) return -ENOMEM;
+        eng_pin_segment(e, seg, +1);
+    }
+    MemTable *m = proc->working;
+    size_t before = m->bytes;
+    int rc = 0;
+    for (size_t c = 0; c < ncols && rc == 0; c++) {
+        if (cols[c].n == 0) continue;
+        MemSeries *s = memtable_series(m, device, cols[c].measurement, cols[c].type, cols[c].enc, cols[c].comp);
+        rc = s ? memtable_append(m, s, cols[c].times, cols[c].values, cols[c].n) : -ENOMEM;
+        if (rc == 0) atomic_fetch_add(&e->points, cols[c].n);
+    }
+    atomic_fetch_add(&e->working_bytes, m->bytes - before);
+    return rc;
+}
+
+/* Per-call scratch: gathered subsets of a tablet's rows. */
+typedef struct Scratch {
+    TsfBuf rec;
+    uint8_t *buf;      /* gathered times and values */
+    size_t buf_cap;
+} Scratch;
+
+static void *scratch_get(Scratch *s, size_t bytes)
+{
+    if (bytes > s->buf_cap) {
+        size_t cap = s->buf_cap ? s->buf_cap : 4096;
+        while (cap < bytes) cap *= 2;
+        uint8_t *p = realloc(s->buf, cap);
+        if (!p) return NULL;
+        s->buf = p;
+        s->buf_cap = cap;
+    }
+    return s->buf;
+}
+
+/* Logs and applies the rows `rows` (NULL = all nrows) of a tablet to proc. */
+static int insert_rows(Engine *e, Scratch *sc, TsFileProc *proc, const char *device, const int64_t *times,
+                       size_t nrows, const guint *rows, size_t nsel, const EngineColumn *cols, const SubCol *proto,
+                       size_t ncols, uint64_t *ticket)
+{
+    SubCol *sub = g_alloca(sizeof(SubCol) * (ncols ? ncols : 1));
+    bool direct = rows == NULL;
+    for (size_t c = 0; c < ncols && direct; c++)
+        if (cols[c].present) direct = false;
+    if (direct) {
+        for (size_t c = 0; c < ncols; c++) {
+            sub[c] = proto[c];
+            sub[c].n = nrows;
+            sub[c].times = times;
+            sub[c].values = cols[c].values;
+        }
+    } else {
+        /* gather: per column, the selected rows where it has a value */
+        size_t total = 0;
+        for (size_t c = 0; c < ncols; c++) total += nsel * (8 + tsf_type_elem_size(cols[c].type));
+        uint8_t *base = scratch_get(sc, total ? total : 1);
+        if (!base) return -ENOMEM;
+        for (size_t c = 0; c < ncols; c++) {
+            size_t esz = tsf_type_elem_size(cols[c].type), k = 0;
+            int64_t *ts = (int64_t *)base;
+            uint8_t *vs = base + nsel * 8;
+            for (size_t i = 0; i < nsel; i++) {
+                size_t r = rows ? rows[i] : i;
+                if (cols[c].present && !cols[c].present[r]) continue;
+                ts[k] = times[r];
+                memcpy(vs + k * esz, (const uint8_t *)cols[c].values + r * esz, esz);
+                k++;
+            }
+            sub[c] = proto[c];
+            sub[c].n = k;
+            sub[c].times = ts;
+            sub[c].values = vs;
+            base += nsel * (8 + esz);
+        }
+    }
+    int rc = 0;
+    bool new_mt = proc->working == NULL;
+    uint64_t mt_id = new_mt ? proc->next_mt_id : proc->working->id;
+    if (!e->replaying && e->wal) {
+        serialize_record(&sc->rec, proc->part->sg->name, proc->part->id, proc->sequence, proc->version, mt_id,
+                         device, sub, ncols);
+        if (sc->rec.err) return -ENOMEM;
+        /* The memtable must exist before the record is in the log, so the
+         * segment it pins is at or before the record's. */
+        if (new_mt) rc = apply_to_proc(e, proc, device, sub, 0);
+        if (rc == 0) rc = wal_append(e->wal, sc->rec.data, sc->rec.len, ticket, NULL);
+        if (rc) {
+            eng_set_error(e, rc);
+            return rc;
+        }
+    }
+    return apply_to_proc(e, proc, device, sub, ncols);
+}
+
+/* Freezes the largest working memtable while memory is over budget, and
+ * makes writers wait while flushes are far behind. */
+static void control_memory(Engine *e)
+{
+    size_t budget = e->o.memtable_size;
+    if (atomic_load(&e->working_bytes) + atomic_load(&e->flushing_bytes) <= budget) return;
+    if (atomic_load(&e->working_bytes) > budget / 2) {
+        pthread_mutex_lock(&e->lock);
+        GList *sgs = g_hash_table_get_values(e->sgs);
+        pthread_mutex_unlock(&e->lock);
+        TsFileProc *best = NULL;
+        StorageGroup *best_sg = NULL;
+        size_t best_bytes = 0;
+        for (GList *l = sgs; l; l = l->next) {
+            StorageGroup *sg = l->data;
+            pthread_mutex_lock(&sg->lock);
+            GHashTableIter it;
+            gpointer k, v;
+            g_hash_table_iter_init(&it, sg->parts);
+            while (g_hash_table_iter_next(&it, &k, &v)) {
+                Partition *p = v;
+                TsFileProc *c[2] = {p->seq, p->unseq};
+                for (int i = 0; i < 2; i++)
+                    if (c[i] && c[i]->working && c[i]->working->bytes > best_bytes) {
+                        best = c[i];
+                        best_sg = sg;
+                        best_bytes = c[i]->working->bytes;
+                    }
+            }
+            pthread_mutex_unlock(&sg->lock);
+        }
+        if (best) {
+            pthread_mutex_lock(&best_sg->lock);
+            /* it may have changed since: freeze whatever is working there now */
+            flush_freeze(e, best);
+            pthread_mutex_unlock(&best_sg->lock);
+        }
+        g_list_free(sgs);
+    }
+    /* backpressure: bounded memory whatever the data size */
+    pthread_mutex_lock(&e->flush_lock);
+    while (atomic_load(&e->flushing_bytes) > budget && e->jobs_done < e->jobs_queued && !atomic_load(&e->err))
+        pthread_cond_wait(&e->done_cond, &e->flush_lock);
+    pthread_mutex_unlock(&e->flush_lock);
+}
+
+/* A row of a tablet and its partition, for grouping rows by partition. */
+typedef struct PRow {
+    int64_t pid;
+    guint row;
+} PRow;
+
+static int cmp_prow(const void *a, const void *b)
+{
+    const PRow *x = a, *y = b;
+    if (x->pid != y->pid) return x->pid < y->pid ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row; /* keeps arrival order within a partition */
+}
+
+int engine_insert_tablet(Engine *e, const char *device, const int64_t *times, size_t nrows,
+                         const EngineColumn *cols, size_t ncols)
+{
+    int rc = atomic_load(&e->err);
+    if (rc) return rc;
+    if (nrows == 0 || ncols == 0) return 0;
+    char sgname[1024];
+    rc = schema_sg_of(e->schema, device, sgname, sizeof sgname);
+    if (rc) return rc == -ENOENT ? -ENOENT : -EINVAL;
+    SubCol *proto = g_alloca(sizeof(SubCol) * ncols);
+    for (size_t c = 0; c < ncols; c++) {
+        const SeriesSchema *ss = schema_get_series(e->schema, device, cols[c].measurement);
+        if (!ss) {
+            rc = schema_add_series(e->schema, device, cols[c].measurement, cols[c].type,
+                                   schema_default_encoding(cols[c].type), e->o.compression);
+            if (rc && rc != -EEXIST) return rc;
+            ss = schema_get_series(e->schema, device, cols[c].measurement);
+            if (!ss) return -EINVAL;
+        }
+        if (ss->type != cols[c].type) return -EINVAL;
+        proto[c] = (SubCol){ss->measurement, ss->type, ss->encoding, ss->compression, 0, NULL, NULL};
+    }
+    StorageGroup *sg = eng_sg(e, sgname, true);
+    if (!sg) return -ENOMEM;
+
+    /* Partition ids of the rows; most tablets fall in one partition. */
+    int64_t lo = times[0], hi = times[0];
+    for (size_t i = 1; i < nrows; i++) {
+        if (times[i] < lo) lo = times[i];
+        if (times[i] > hi) hi = times[i];
+    }
+    int64_t plo = engine_partition_of(e, lo), phi = engine_partition_of(e, hi);
+    /* Rows grouped by partition: (partition, row) pairs sorted, unless the
+     * whole tablet falls in one partition (the common case). */
+    PRow *prows = NULL;
+    if (plo != phi) {
+        prows = malloc(nrows * sizeof(*prows));
+        if (!prows) return -ENOMEM;
+        for (size_t i = 0; i < nrows; i++) prows[i] = (PRow){engine_partition_of(e, times[i]), (guint)i};
+        qsort(prows, nrows, sizeof(*prows), cmp_prow);
+    }
+    Scratch sc = {TSF_BUF_INIT, NULL, 0};
+    GArray *seqrows = g_array_new(FALSE, FALSE, sizeof(guint));
+    GArray *unseqrows = g_array_new(FALSE, FALSE, sizeof(guint));
+    uint64_t ticket = 0;
+    pthread_mutex_lock(&sg->lock);
+    /* refuse the whole tablet if any row falls in a sealed partition */
+    for (size_t i = 0; i < nrows && !e->replaying; i++) {
+        int64_t pid = prows ? prows[i].pid : plo;
+        if (i && prows && pid == prows[i - 1].pid) continue;
+        Partition *p = eng_partition(e, sg, pid, false);
+        if (p && p->sealed) {
+            rc = -EROFS;
+            break;
+        }
+        if (!prows) break;
+    }
+    for (size_t start = 0; rc == 0 && start < nrows;) {
+        int64_t pid = prows ? prows[start].pid : plo;
+        size_t end = start;
+        while (end < nrows && (prows ? prows[end].pid == pid : true)) end++;
+        Partition *p = eng_partition(e, sg, pid, true);
+        if (!p) {
+            rc = -ENOMEM;
+            break;
+        }
+        /* this partition's rows, split into sequence and unsequence */
+        g_array_set_size(seqrows, 0);
+        g_array_set_size(unseqrows, 0);
+        int64_t *lf = g_hash_table_lookup(p->last_flushed, device);
+        for (size_t i = start; i < end; i++) {
+            guint r = prows ? prows[i].row : (guint)i;
+            if (lf && times[r] <= *lf) g_array_append_val(unseqrows, r);
+            else g_array_append_val(seqrows, r);
+        }
+        GArray *sets[2] = {seqrows, unseqrows};
+        for (int kind = 0; kind < 2 && rc == 0; kind++) {
+            GArray *set = sets[kind];
+            if (set->len == 0) continue;
+            bool sequence = kind == 0;
+            TsFileProc *proc = sequence ? p->seq : p->unseq;
+            if (!proc) rc = eng_open_proc(e, p, sequence, &proc);
+            if (rc) break;
+            bool whole = set->len == nrows;
+            rc = insert_rows(e, &sc, proc, device, times, nrows, whole ? NULL : (const guint *)set->data, set->len,
+                             cols, proto, ncols, &ticket);
+        }
+        start = end;
+    }
+    pthread_mutex_unlock(&sg->lock);
+    free(prows);
+    g_array_free(seqrows, TRUE);
+    g_array_free(unseqrows, TRUE);
+    tsf_buf_free(&sc.rec);
+    free(sc.buf);
+    if (rc) return rc;
+    if (ticket && e->o.wal_sync == WAL_SYNC_ALWAYS) rc = wal_wait(e->wal, ticket);
+    if (rc) {
+        eng_set_error(e, rc);
+        return rc;
+    }
+    control_memory(e);
+    return atomic_load(&e->err);
+}
+
+int engine_insert_point(Engine *e, const char *device, const char *measurement, TsfType type, int64_t t,
+                        const void *value)
+{
+    EngineColumn col = {measurement, type, value, NULL};
+    return engine_insert_tablet(e, device, &t, 1, &col, 1);
+}
+
+/* ---- flush, seal, sync -------------------------------------------------------------- */
+
+static void freeze_sg(Engine *e, StorageGroup *sg, bool close_files, const int64_t *only_partition)
+{
+    pthread_mutex_lock(&sg->lock);
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, sg->parts);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        Partition *p = v;
+        if (only_partition && p->id != *only_partition) continue;
+        TsFileProc *c[2] = {p->seq, p->unseq};
+        for (int i = 0; i < 2; i++) {
+            if (!c[i]) continue;
+            if (close_files) flush_queue_close(e, c[i]);
+            else flush_freeze(e, c[i]);
+        }
+    }
+    pthread_mutex_unlock(&sg->lock);
+}
+
+int engine_flush_all(Engine *e)
+{
+    pthread_mutex_lock(&e->lock);
+    GList *sgs = g_hash_table_get_values(e->sgs);
+    pthread_mutex_unlock(&e->lock);
+    for (GList *l = sgs; l; l = l->next) freeze_sg(e, l->data, false, NULL);
+    g_list_free(sgs);
+    flush_wait_all(e);
+    return atomic_load(&e->err);
+}
+
+/* system/sealed: one "sg partition" line per sealed partition. */
+static int save_sealed(Engine *e)
+{
+    GString *s = g_string_new(NULL);
+    pthread_mutex_lock(&e->lock);
+    GList *sgs = g_hash_table_get_values(e->sgs);
+    pthread_mutex_unlock(&e->lock);
+    for (GList *l = sgs; l; l = l->next) {
+        StorageGroup *sg = l->data;
+        pthread_mutex_lock(&sg->lock);
+        GHashTableIter it;
+        gpointer k, v;
+        g_hash_table_iter_init(&it, sg->parts);
+        while (g_hash_table_iter_next(&it, &k, &v))
+            if (((Partition *)v)->sealed) g_string_append_printf(s, "%s %" PRId64 "\n", sg->name, ((Partition *)v)->id);
+        pthread_mutex_unlock(&sg->lock);
+    }
+    g_list_free(sgs);
+    char *path = g_strdup_printf("%s/system/sealed", e->dir), *tmp = g_strdup_printf("%s.temp", path);
+    int rc = 0;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || write(fd, s->str, s->len) != (ssize_t)s->len || fsync(fd) != 0) rc = -errno;
+    if (fd >= 0) close(fd);
+    if (rc == 0 && rename(tmp, path) != 0) rc = -errno;
+    if (rc == 0) {
+        char *sys = g_strdup_printf("%s/system", e->dir);
+        rc = eng_fsync_dir(sys);
+        g_free(sys);
+    }
+    g_free(path);
+    g_free(tmp);
+    g_string_free(s, TRUE);
+    return rc;
+}
+
+static int set_sealed(Engine *e, const char *sgname, int64_t partition, bool sealed)
+{
+    StorageGroup *sg = schema_has_sg(e->schema, sgname) ? eng_sg(e, sgname, true) : NULL;
+    if (!sg) return -ENOENT;
+    pthread_mutex_lock(&sg->lock);
+    Partition *p = eng_partition(e, sg, partition, true);
+    if (p) p->sealed = sealed;
+    pthread_mutex_unlock(&sg->lock);
+    if (!p) return -ENOMEM;
+    if (sealed) {
+        freeze_sg(e, sg, true, &partition);
+        flush_wait_all(e);
+    }
+    int rc = atomic_load(&e->err);
+    return rc ? rc : save_sealed(e);
+}
+
+int engine_seal_partition(Engine *e, const char *sg, int64_t partition) { return set_sealed(e, sg, partition, true); }
+int engine_unseal_partition(Engine *e, const char *sg, int64_t partition) { return set_sealed(e, sg, partition, false); }
+
+bool engine_partition_is_sealed(Engine *e, const char *sgname, int64_t partition)
+{
+    StorageGroup *sg = eng_sg(e, sgname, false);
+    if (!sg) return false;
+    pthread_mutex_lock(&sg->lock);
+    Partition *p = eng_partition(e, sg, partition, false);
+    bool sealed = p && p->sealed;
+    pthread_mutex_unlock(&sg->lock);
+    return sealed;
+}
+
+int engine_sync(Engine *e) { return e->wal ? wal_sync(e->wal) : 0; }
+
+void engine_get_stats(Engine *e, EngineStats *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->points_inserted = atomic_load(&e->points);
+    st->flushes = atomic_load(&e->flushes);
+    st->files_closed = atomic_load(&e->closes);
+    st->memtable_bytes = atomic_load(&e->working_bytes) + atomic_load(&e->flushing_bytes);
+    st->wal_records_replayed = atomic_load(&e->replayed);
+    st->wal_records_skipped = atomic_load(&e->skipped);
+    if (e->wal) {
+        WalStats ws;
+        wal_get_stats(e->wal, &ws);
+        st->wal_syncs = ws.syncs;
+    }
+}
+
+void engine_foreach_tsfile(Engine *e, const char *sgname,
+                           void (*fn)(void *ctx, const char *path, bool sequence, int64_t partition, bool closed),
+                           void *ctx)
+{
+    StorageGroup *sg = eng_sg(e, sgname, false);
+    if (!sg) return;
+    pthread_mutex_lock(&sg->lock);
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, sg->parts);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        Partition *p = v;
+        for (guint i = 0; i < p->closed->len; i++) {
+            ClosedFile *cf = p->closed->pdata[i];
+            fn(ctx, cf->path, cf->sequence, p->id, true);
+        }
+        if (p->seq) fn(ctx, p->seq->path, true, p->id, false);
+        if (p->unseq) fn(ctx, p->unseq->path, false, p->id, false);
+    }
+    pthread_mutex_unlock(&sg->lock);
+}
+
+int eng_apply_column(Engine *e, TsFileProc *proc, const char *device, const char *measurement, TsfType type,
+                     const int64_t *times, const void *values, size_t n)
+{
+    const SeriesSchema *ss = schema_get_series(e->schema, device, measurement);
+    if (!ss) {
+        int rc = schema_add_series(e->schema, device, measurement, type, schema_default_encoding(type),
+                                   e->o.compression);
+        if (rc && rc != -EEXIST) return rc;
+        ss = schema_get_series(e->schema, device, measurement);
+    }
+    if (!ss || ss->type != type) return -EINVAL;
+    SubCol col = {ss->measurement, ss->type, ss->encoding, ss->compression, n, times, values};
+    StorageGroup *sg = proc->part->sg;
+    pthread_mutex_lock(&sg->lock);
+    int rc = apply_to_proc(e, proc, device, &col, 1);
+    pthread_mutex_unlock(&sg->lock);
+    return rc;
+}
+
+/* Used by recovery.c to replay one WAL record through the normal routing. */
+int eng_replay_insert(Engine *e, const char *device, const int64_t *times, size_t n, const EngineColumn *col)
+{
+    return engine_insert_tablet(e, device, times, n, col, 1);
+}

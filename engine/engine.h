@@ -1,0 +1,130 @@
+/*
+ * engine.h: the storage engine, in the shape of Apache IoTDB's.
+ *
+ *   Engine ── storage groups (root.ln, ...) ── time partitions
+ *              (id = floor(t / partition_interval))
+ *                 └─ per partition: at most one working sequence TsFile and
+ *                    one working unsequence TsFile, each with a working
+ *                    memtable and memtables being flushed, plus the closed
+ *                    TsFiles of the partition.
+ *
+ * Writes: every insert is routed (storage group, partition, sequence or
+ * unsequence: a point at or before the device's last flushed time in its
+ * partition is unsequence), logged in the WAL, then applied to the working
+ * memtable.  When the memtables together pass memtable_size, the largest
+ * is frozen and flushed by a background thread into its TsFile as chunk
+ * groups followed by a plan-index record, while writes go on into a fresh
+ * memtable.  A TsFile is closed (index written, .resource written) when it
+ * passes file_size, when its partition is sealed, or at shutdown.
+ *
+ * On disk (DATA_DIR):
+ *   sequence/<sg>/<partition>/<t>-<version>-0-0.tsfile (+ .resource)
+ *   unsequence/<sg>/<partition>/...
+ *   wal/<segment>.wal          system/schema.log, system/sealed
+ *
+ * Recovery (engine_open): unclosed TsFiles are truncated to their last
+ * complete flush (format's recovery) and continue as working files;
+ * missing .resource files of closed TsFiles are rebuilt; the WAL is
+ * replayed, skipping records whose memtable already reached its TsFile
+ * (the plan-index records say which), so nothing acknowledged is lost and
+ * nothing is applied twice.
+ *
+ * Lock order: Engine.lock (storage group table) → StorageGroup.lock →
+ * WAL mutex.  The flush thread takes a storage group's lock only to swap
+ * memtables and file lists, never during file I/O.
+ *
+ * Errors: 0 or a negative errno; -EROFS for writes into a sealed
+ * partition, -EINVAL for bad names, types or values, -ENOENT for an unknown
+ * storage group.  A failed WAL or flush I/O is sticky: every later write
+ * returns it.
+ */
+#ifndef TSFS_ENGINE_H
+#define TSFS_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "schema.h"
+#include "types.h"
+#include "wal.h"
+
+typedef struct Engine Engine;
+
+typedef struct EngineOptions {
+    const char *data_dir;
+    int64_t partition_interval; /* ms; default 604,800,000 (one week) */
+    size_t memtable_size;       /* memory budget of all memtables; default 64 MiB */
+    WalSyncMode wal_sync;       /* default WAL_SYNC_BATCH */
+    uint32_t wal_batch_ms;      /* default 10 */
+    uint64_t file_size;         /* close a TsFile past this many bytes; default 256 MiB */
+    TsfCompression compression; /* default for new series; default LZ4 */
+} EngineOptions;
+
+void engine_options_default(EngineOptions *o);
+
+int engine_open(const EngineOptions *o, Engine **out);
+/* Flushes every memtable, closes every TsFile and the WAL, frees.  The next
+ * open replays nothing.  Returns the first error seen. */
+int engine_close(Engine *e);
+
+Schema *engine_schema(Engine *e);
+
+/* Storage groups and series (thin wrappers over the schema, plus checks
+ * that data does not exist when that matters). */
+int engine_create_sg(Engine *e, const char *sg);
+int engine_create_series(Engine *e, const char *device, const char *measurement, TsfType type,
+                         TsfEncoding enc, TsfCompression comp);
+
+/* Partition id of a time. */
+int64_t engine_partition_of(const Engine *e, int64_t t);
+
+/* One column of a tablet: a series of the device and its values. */
+typedef struct EngineColumn {
+    const char *measurement;
+    TsfType type;            /* must match the series if it exists */
+    const void *values;      /* nrows values, physical form (types.h) */
+    const uint8_t *present;  /* nrows flags, non-zero = value present; NULL = all */
+} EngineColumn;
+
+/* Inserts a tablet: nrows rows of one device (times in any order, repeats
+ * allowed: the newest write wins), ncols columns.  Unknown series are
+ * created with their type's default encoding and the engine's compression.
+ * Returns once the points are applied and, with wal_sync=always, durable. */
+int engine_insert_tablet(Engine *e, const char *device, const int64_t *times, size_t nrows,
+                         const EngineColumn *cols, size_t ncols);
+/* One point / one row: conveniences over the tablet insert. */
+int engine_insert_point(Engine *e, const char *device, const char *measurement, TsfType type,
+                        int64_t t, const void *value);
+
+/* Flushes every working memtable and waits for the flushes (files stay open). */
+int engine_flush_all(Engine *e);
+
+/* Seals a partition of a storage group: flushes and closes its TsFiles;
+ * later writes to its time range get -EROFS until it is unsealed. */
+int engine_seal_partition(Engine *e, const char *sg, int64_t partition);
+int engine_unseal_partition(Engine *e, const char *sg, int64_t partition);
+bool engine_partition_is_sealed(Engine *e, const char *sg, int64_t partition);
+
+/* Forces the WAL to disk (fsync(2) on a file). */
+int engine_sync(Engine *e);
+
+/* What is in memory and on disk, for statistics and tests. */
+typedef struct EngineStats {
+    uint64_t points_inserted;
+    uint64_t flushes;
+    uint64_t files_closed;
+    size_t memtable_bytes;     /* working + flushing memtables */
+    uint64_t wal_syncs;
+    uint64_t wal_records_replayed;
+    uint64_t wal_records_skipped; /* already in a TsFile at recovery */
+} EngineStats;
+void engine_get_stats(Engine *e, EngineStats *st);
+
+/* Every TsFile (closed or not) of a storage group: fn(ctx, path, sequence,
+ * partition, closed).  For tests and tools. */
+void engine_foreach_tsfile(Engine *e, const char *sg,
+                           void (*fn)(void *ctx, const char *path, bool sequence, int64_t partition, bool closed),
+                           void *ctx);
+
+#endif

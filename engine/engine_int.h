@@ -1,0 +1,143 @@
+/*
+ * engine_int.h: the engine's internal structures, shared by engine.c
+ * (routing, inserts, lifecycle), flush.c (the flush thread, closing files)
+ * and recovery.c (startup).  Not part of the public contract.
+ *
+ * Ownership and locks:
+ *   Engine.sgs, Engine.sg_list          Engine.lock
+ *   everything inside a StorageGroup     StorageGroup.lock, except
+ *   TsFileProc.writer                    only the flush thread (or startup /
+ *                                        shutdown with the thread stopped)
+ *   Engine.jobs, pending, done counters  Engine.flush_lock
+ *   memory counters                      atomics
+ */
+#ifndef TSFS_ENGINE_INT_H
+#define TSFS_ENGINE_INT_H
+
+#include <glib.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "engine.h"
+#include "memtable.h"
+#include "resource.h"
+#include "schema.h"
+#include "wal.h"
+#include "writer.h"
+
+typedef struct Partition Partition;
+typedef struct StorageGroup StorageGroup;
+
+/* A TsFile being written: its writer, working memtable and memtables
+ * waiting for the flush thread. */
+typedef struct TsFileProc {
+    Partition *part;
+    bool sequence;
+    uint64_t version;     /* the file name's version; unique in its storage group */
+    char *path;
+    TsfWriter *writer;    /* flush thread only */
+    MemTable *working;    /* NULL until the first insert */
+    GQueue flushing;      /* frozen MemTable*, oldest first */
+    uint64_t next_mt_id;  /* plan index of the next memtable */
+    uint64_t first_mt_id; /* plan index of the first memtable (for .resource) */
+    Resource res;         /* device time ranges of flushed data */
+    uint64_t file_bytes;  /* size after the last flush */
+    int64_t flushed_mt_id; /* recovered files: last memtable id on disk (-1: none) */
+    bool closing;         /* a close is queued: takes no more memtables */
+} TsFileProc;
+
+/* A closed TsFile. */
+typedef struct ClosedFile {
+    char *path;
+    bool sequence;
+    uint64_t version;
+    Resource res;         /* with min/max plan index */
+} ClosedFile;
+
+struct Partition {
+    int64_t id;
+    StorageGroup *sg;
+    bool sealed;
+    TsFileProc *seq, *unseq; /* working files, NULL when none */
+    GPtrArray *closed;       /* ClosedFile*, in version order */
+    GHashTable *last_flushed; /* device -> int64_t* : last time flushed (or frozen) to a sequence file */
+};
+
+struct StorageGroup {
+    char *name;
+    pthread_mutex_t lock;
+    GHashTable *parts;        /* int64_t* id -> Partition* */
+    uint64_t next_version;
+};
+
+typedef enum JobKind { JOB_FLUSH, JOB_CLOSE } JobKind;
+
+typedef struct FlushJob {
+    JobKind kind;
+    TsFileProc *proc;
+    MemTable *mt;             /* JOB_FLUSH */
+    struct FlushJob *next;
+} FlushJob;
+
+struct Engine {
+    EngineOptions o;
+    char *dir;                /* DATA_DIR */
+    Schema *schema;
+    Wal *wal;
+    pthread_mutex_t lock;
+    GHashTable *sgs;          /* name -> StorageGroup* */
+    /* flush thread */
+    pthread_t flusher;
+    bool flusher_running;
+    pthread_mutex_t flush_lock;
+    pthread_cond_t flush_cond;  /* new job or stop */
+    pthread_cond_t done_cond;   /* a job finished */
+    FlushJob *job_head, *job_tail;
+    uint64_t jobs_queued, jobs_done; /* under flush_lock */
+    bool stop;
+    /* memory */
+    atomic_size_t working_bytes;
+    atomic_size_t flushing_bytes;
+    /* WAL segments pinned by live memtables: segment -> count (under lock) */
+    GHashTable *seg_pins;
+    atomic_int err;           /* sticky I/O error */
+    bool replaying;           /* startup: inserts are not logged */
+    GPtrArray *recovered;     /* TsFileProc* of unclosed files, during startup */
+    /* statistics */
+    atomic_uint_fast64_t points, flushes, closes, replayed, skipped;
+};
+
+/* engine.c */
+StorageGroup *eng_sg(Engine *e, const char *name, bool create);
+Partition *eng_partition(Engine *e, StorageGroup *sg, int64_t id, bool create);
+int eng_open_proc(Engine *e, Partition *p, bool sequence, TsFileProc **out);
+void eng_pin_segment(Engine *e, uint64_t seg, int delta);
+void eng_set_error(Engine *e, int rc);
+char *eng_partition_dir(Engine *e, const char *sg, bool sequence, int64_t partition);
+int eng_fsync_dir(const char *dir);
+/* Appends one column to proc's working memtable (no WAL, no routing). */
+int eng_apply_column(Engine *e, TsFileProc *proc, const char *device, const char *measurement, TsfType type,
+                     const int64_t *times, const void *values, size_t n);
+/* Inserts one replayed column through the normal routing (no WAL). */
+int eng_replay_insert(Engine *e, const char *device, const int64_t *times, size_t n, const EngineColumn *col);
+
+/* flush.c */
+int flush_start(Engine *e);
+void flush_stop(Engine *e);
+/* Freezes proc's working memtable and queues its flush (caller holds the
+ * storage group lock).  Nothing when there is no working memtable. */
+void flush_freeze(Engine *e, TsFileProc *proc);
+/* Queues the close of proc after its pending flushes (caller holds the
+ * storage group lock); proc takes no more inserts. */
+void flush_queue_close(Engine *e, TsFileProc *proc);
+/* Waits until every job queued before the call is done. */
+void flush_wait_all(Engine *e);
+/* Synchronous close, for startup and shutdown (flush thread stopped). */
+int flush_close_now(Engine *e, TsFileProc *proc);
+/* Frees a closed-file record. */
+void closed_file_free(ClosedFile *cf);
+
+/* recovery.c */
+int recovery_run(Engine *e);
+
+#endif
