@@ -16,3 +16,10 @@ for v in MIX INT64 DOUBLE; do
     printf '%-7s %10s %10s %10s | %-28s | %.2fx, %.2fx\n' "$v" "$bpp" "$w" "$r" "$rb, $rw, $rr" \
         "$(echo "$w / $rw" | bc -l)" "$(echo "$r / $rr" | bc -l)"
 done
+
+echo
+echo "engine ingestion: 10M points, 100 DOUBLE series, tablets of 1,000 rows, 64 MiB memtable budget"
+echo "(goal: over 5M points/s with wal_sync=batch; RSS bounded by the budget plus a constant)"
+for m in off batch always; do
+    "$BUILD/bench-engine" "$m" 2>/dev/null | tail -n 1
+done
