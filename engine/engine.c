@@ -627,6 +627,14 @@ int engine_insert_point(Engine *e, const char *device, const char *measurement, 
     return engine_insert_tablet(e, device, &t, 1, &col, 1);
 }
 
+int engine_insert_row(Engine *e, const char *device, int64_t t, const char *const *measurements,
+                      const TsfType *types, const void *const *values, size_t n)
+{
+    EngineColumn *cols = g_alloca(sizeof(EngineColumn) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++) cols[i] = (EngineColumn){measurements[i], types[i], values[i], NULL};
+    return engine_insert_tablet(e, device, &t, 1, cols, n);
+}
+
 /* ---- flush, seal, sync -------------------------------------------------------------- */
 
 static void freeze_sg(Engine *e, StorageGroup *sg, bool close_files, const int64_t *only_partition)

@@ -93,9 +93,12 @@ typedef struct EngineColumn {
  * Returns once the points are applied and, with wal_sync=always, durable. */
 int engine_insert_tablet(Engine *e, const char *device, const int64_t *times, size_t nrows,
                          const EngineColumn *cols, size_t ncols);
-/* One point / one row: conveniences over the tablet insert. */
+/* One point / one row: conveniences over the tablet insert.  A row's
+ * values[i] points at one value of types[i]. */
 int engine_insert_point(Engine *e, const char *device, const char *measurement, TsfType type,
                         int64_t t, const void *value);
+int engine_insert_row(Engine *e, const char *device, int64_t t, const char *const *measurements,
+                      const TsfType *types, const void *const *values, size_t n);
 
 /* Flushes every working memtable and waits for the flushes (files stay open). */
 int engine_flush_all(Engine *e);

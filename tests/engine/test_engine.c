@@ -180,7 +180,11 @@ Test(engine, routes_points_to_partitions_and_files)
     v = 5;
     cr_assert_eq(engine_insert_point(e, "root.ln.d1", "temp", TSF_DOUBLE, 5, &v), 0);
     v = 11;
-    cr_assert_eq(engine_insert_point(e, "root.ln.d1", "temp", TSF_DOUBLE, 11, &v), 0);
+    int64_t n11 = 7;
+    const char *names[2] = {"temp", "count"};
+    TsfType types[2] = {TSF_DOUBLE, TSF_INT64};
+    const void *row[2] = {&v, &n11};
+    cr_assert_eq(engine_insert_row(e, "root.ln.d1", 11, names, types, row, 2), 0, "a row: one time, two sensors");
     cr_assert_eq(engine_close(e), 0);
 
     Disk d;
@@ -209,6 +213,8 @@ Test(engine, routes_points_to_partitions_and_files)
         if (g_array_index(a, Point, i).t == 10) tens++;
     cr_assert_eq(tens, 2);
     cr_assert_eq(a->len, 7);
+    GArray *cnt = g_hash_table_lookup(d.series, "root.ln.d1.count");
+    cr_assert(cnt && cnt->len == 1 && g_array_index(cnt, Point, 0).v == 7);
     disk_free(&d);
     remove_dir(dir);
     free(dir);
