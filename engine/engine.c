@@ -90,6 +90,7 @@ static void partition_free(gpointer p)
 {
     Partition *part = p;
     g_ptr_array_free(part->closed, TRUE);
+    g_ptr_array_free(part->closing, TRUE);
     g_hash_table_destroy(part->last_flushed);
     free(part);
 }
@@ -127,6 +128,7 @@ Partition *eng_partition(Engine *e, StorageGroup *sg, int64_t id, bool create)
     p->id = id;
     p->sg = sg;
     p->closed = g_ptr_array_new_with_free_func((GDestroyNotify)closed_file_free);
+    p->closing = g_ptr_array_new();
     p->last_flushed = g_hash_table_new_full(g_str_hash, g_str_equal, free, free);
     g_hash_table_insert(sg->parts, key, p);
     return p;
@@ -156,18 +158,14 @@ int eng_open_proc(Engine *e, Partition *p, bool sequence, TsFileProc **out)
     StorageGroup *sg = p->sg;
     char *dir = eng_partition_dir(e, sg->name, sequence, p->id);
     int rc = mkdir_p(dir);
-    TsFileProc *proc = calloc(1, sizeof(*proc));
-    if (rc || !proc) {
+    uint64_t version = sg->next_version++;
+    char *path = g_strdup_printf("%s/%" PRId64 "-%" PRIu64 "-0-0.tsfile", dir, now_ms(), version);
+    TsFileProc *proc = rc ? NULL : proc_new(p, sequence, version, path);
+    g_free(path);
+    if (!proc) {
         g_free(dir);
-        free(proc);
         return rc ? rc : -ENOMEM;
     }
-    proc->part = p;
-    proc->sequence = sequence;
-    proc->version = sg->next_version++;
-    char *path = g_strdup_printf("%s/%" PRId64 "-%" PRIu64 "-0-0.tsfile", dir, now_ms(), proc->version);
-    proc->path = strdup(path);
-    g_free(path);
     TsfWriterOpts wo;
     tsf_writer_opts_default(&wo);
     wo.fsync = true; /* a flush is durable before its WAL segment goes */
@@ -176,15 +174,9 @@ int eng_open_proc(Engine *e, Partition *p, bool sequence, TsFileProc **out)
     if (rc == 0) rc = eng_fsync_dir(dir);
     g_free(dir);
     if (rc) {
-        if (proc->writer) tsf_writer_abort(proc->writer);
-        free(proc->path);
-        free(proc);
+        proc_free(proc);
         return rc;
     }
-    g_queue_init(&proc->flushing);
-    resource_init(&proc->res);
-    proc->next_mt_id = 1;
-    proc->first_mt_id = 1;
     if (sequence) p->seq = proc;
     else p->unseq = proc;
     *out = proc;
@@ -546,6 +538,9 @@ int engine_insert_tablet(Engine *e, const char *device, const int64_t *times, si
         if (times[i] < lo) lo = times[i];
         if (times[i] > hi) hi = times[i];
     }
+    /* data older than the storage group's TTL is refused (replay keeps it:
+     * it was accepted once, and queries hide it anyway) */
+    if (!e->replaying && lo < eng_ttl_cutoff(e, sgname)) return -EINVAL;
     int64_t plo = engine_partition_of(e, lo), phi = engine_partition_of(e, hi);
     /* Rows grouped by partition: (partition, row) pairs sorted, unless the
      * whole tablet falls in one partition (the common case). */

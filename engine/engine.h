@@ -100,6 +100,23 @@ int engine_insert_point(Engine *e, const char *device, const char *measurement, 
 int engine_insert_row(Engine *e, const char *device, int64_t t, const char *const *measurements,
                       const TsfType *types, const void *const *values, size_t n);
 
+/* Deletes the points of device.measurement (every series of the device
+ * when measurement is NULL) with times in [start, end]: a DELETION line in
+ * the .mods of every TsFile that may hold such points, and the points
+ * removed from memtables.  Queries see it at once.  -EROFS when the range
+ * reaches data in a sealed partition (nothing is deleted then). */
+int engine_delete(Engine *e, const char *device, const char *measurement, int64_t start, int64_t end);
+
+/* Time to live of a storage group's data, in ms (0 = forever): older data
+ * is invisible to queries at once, refused on insert, and its TsFiles are
+ * removed in the background once wholly expired.  Persisted. */
+int engine_set_ttl(Engine *e, const char *sg, int64_t ttl_ms);
+
+/* Removes the closed TsFiles (and their companions) whose data is wholly
+ * older than now - TTL; also run by the flush thread about once a second.
+ * Returns the number of files removed. */
+int engine_expire(Engine *e);
+
 /* Flushes every working memtable and waits for the flushes (files stay open). */
 int engine_flush_all(Engine *e);
 

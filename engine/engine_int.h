@@ -20,6 +20,7 @@
 
 #include "engine.h"
 #include "memtable.h"
+#include "mods.h"
 #include "resource.h"
 #include "schema.h"
 #include "wal.h"
@@ -44,7 +45,16 @@ typedef struct TsFileProc {
     uint64_t file_bytes;  /* size after the last flush */
     int64_t flushed_mt_id; /* recovered files: last memtable id on disk (-1: none) */
     bool closing;         /* a close is queued: takes no more memtables */
+    GHashTable *chunks;   /* "device\x01measurement" -> GArray of ChunkRef: flushed chunks, for queries */
+    Mods mods;            /* deletions recorded against this file */
 } TsFileProc;
+
+/* A flushed chunk of a file still being written. */
+typedef struct ChunkRef {
+    uint64_t offset;
+    int64_t start, end;
+    uint32_t count;
+} ChunkRef;
 
 /* A closed TsFile. */
 typedef struct ClosedFile {
@@ -52,6 +62,7 @@ typedef struct ClosedFile {
     bool sequence;
     uint64_t version;
     Resource res;         /* with min/max plan index */
+    Mods mods;            /* deletions recorded against this file */
 } ClosedFile;
 
 struct Partition {
@@ -59,6 +70,7 @@ struct Partition {
     StorageGroup *sg;
     bool sealed;
     TsFileProc *seq, *unseq; /* working files, NULL when none */
+    GPtrArray *closing;      /* TsFileProc* detached, close queued: still read by queries */
     GPtrArray *closed;       /* ClosedFile*, in version order */
     GHashTable *last_flushed; /* device -> int64_t* : last time flushed (or frozen) to a sequence file */
 };
@@ -121,6 +133,9 @@ int eng_apply_column(Engine *e, TsFileProc *proc, const char *device, const char
 /* Inserts one replayed column through the normal routing (no WAL). */
 int eng_replay_insert(Engine *e, const char *device, const int64_t *times, size_t n, const EngineColumn *col);
 
+/* deletion.c: now - TTL of a storage group (INT64_MIN without TTL). */
+int64_t eng_ttl_cutoff(Engine *e, const char *sg);
+
 /* flush.c */
 int flush_start(Engine *e);
 void flush_stop(Engine *e);
@@ -136,6 +151,9 @@ void flush_wait_all(Engine *e);
 int flush_close_now(Engine *e, TsFileProc *proc);
 /* Frees a closed-file record. */
 void closed_file_free(ClosedFile *cf);
+/* A new file-processor record (no writer yet); proc_free releases one. */
+TsFileProc *proc_new(Partition *p, bool sequence, uint64_t version, const char *path);
+void proc_free(TsFileProc *proc);
 
 /* recovery.c */
 int recovery_run(Engine *e);

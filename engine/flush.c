@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine_int.h"
 
@@ -30,6 +31,7 @@ void closed_file_free(ClosedFile *cf)
 {
     if (!cf) return;
     resource_free(&cf->res);
+    mods_free(&cf->mods);
     free(cf->path);
     free(cf);
 }
@@ -95,6 +97,41 @@ void flush_freeze(Engine *e, TsFileProc *proc)
     queue_job(e, j);
 }
 
+static void free_chunk_list(gpointer p) { g_array_free(p, TRUE); }
+
+TsFileProc *proc_new(Partition *p, bool sequence, uint64_t version, const char *path)
+{
+    TsFileProc *proc = calloc(1, sizeof(*proc));
+    if (!proc) return NULL;
+    proc->part = p;
+    proc->sequence = sequence;
+    proc->version = version;
+    proc->path = strdup(path);
+    g_queue_init(&proc->flushing);
+    resource_init(&proc->res);
+    mods_init(&proc->mods);
+    proc->chunks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free_chunk_list);
+    proc->next_mt_id = 1;
+    proc->first_mt_id = 1;
+    proc->flushed_mt_id = -1;
+    if (!proc->path) {
+        proc_free(proc);
+        return NULL;
+    }
+    return proc;
+}
+
+void proc_free(TsFileProc *proc)
+{
+    if (!proc) return;
+    if (proc->writer) tsf_writer_abort(proc->writer);
+    resource_free(&proc->res);
+    mods_free(&proc->mods);
+    g_hash_table_destroy(proc->chunks);
+    free(proc->path);
+    free(proc);
+}
+
 void flush_queue_close(Engine *e, TsFileProc *proc)
 {
     if (proc->closing) return;
@@ -103,6 +140,7 @@ void flush_queue_close(Engine *e, TsFileProc *proc)
     Partition *p = proc->part;
     if (p->seq == proc) p->seq = NULL;
     if (p->unseq == proc) p->unseq = NULL;
+    g_ptr_array_add(p->closing, proc);
     FlushJob *j = calloc(1, sizeof(*j));
     if (!j) {
         eng_set_error(e, -ENOMEM);
@@ -131,27 +169,64 @@ static void discard_wal(Engine *e)
     if (rc) eng_set_error(e, rc);
 }
 
+/* Makes a flush's chunks visible to queries of the still-open file. */
+static void index_chunks(TsFileProc *proc, GArray *chunks)
+{
+    for (guint i = 0; i < chunks->len; i++) {
+        FlushedChunk *fc = &g_array_index(chunks, FlushedChunk, i);
+        char *key = g_strdup_printf("%s\x01%s", fc->device, fc->measurement);
+        GArray *list = g_hash_table_lookup(proc->chunks, key);
+        if (!list) {
+            list = g_array_new(FALSE, FALSE, sizeof(ChunkRef));
+            g_hash_table_insert(proc->chunks, key, list);
+        } else {
+            g_free(key);
+        }
+        ChunkRef ref = {fc->offset, fc->start, fc->end, fc->count};
+        g_array_append_val(list, ref);
+    }
+}
+
 static int do_flush(Engine *e, TsFileProc *proc, MemTable *m)
 {
     Resource res;
     resource_init(&res);
+    GArray *chunks = g_array_new(FALSE, FALSE, sizeof(FlushedChunk));
+    StorageGroup *sg = proc->part->sg;
+    /* deletions that reached the memtable while it waited */
+    pthread_mutex_lock(&sg->lock);
+    memtable_apply_deletes(m, m->pending);
+    m->flush_started = true;
+    pthread_mutex_unlock(&sg->lock);
     int rc = atomic_load(&e->err);
-    if (rc == 0) rc = memtable_flush(m, proc->writer, &res);
+    if (rc == 0) rc = memtable_flush(m, proc->writer, &res, chunks);
     if (rc == 0) rc = tsf_writer_sync(proc->writer);
     if (rc) {
         fprintf(stderr, "tsfs: flush of %s failed: %s\n", proc->path,
                 tsf_writer_err(proc->writer)->code ? tsf_writer_err(proc->writer)->msg : tsf_strerror(rc));
         eng_set_error(e, rc);
     }
-    StorageGroup *sg = proc->part->sg;
     pthread_mutex_lock(&sg->lock);
+    if (rc == 0) index_chunks(proc, chunks);
     g_queue_remove(&proc->flushing, m);
     for (size_t i = 0; i < res.n && rc == 0; i++) rc = resource_update(&proc->res, res.dev[i].device, res.dev[i].start, res.dev[i].end);
     proc->file_bytes = tsf_writer_position(proc->writer);
+    /* deletions that came while it was being written: they cover the
+     * chunks it wrote, which all lie before the file's end now */
+    for (guint i = 0; i < m->late->len && rc == 0; i++) {
+        MemDelete *d = &g_array_index(m->late, MemDelete, i);
+        char *path = d->measurement ? g_strdup_printf("%s.%s", d->device, d->measurement)
+                                    : g_strdup_printf("%s.*", d->device);
+        rc = mods_append(&proc->mods, proc->path, path, (int64_t)proc->file_bytes, d->start, d->end);
+        g_free(path);
+        if (rc) eng_set_error(e, rc);
+    }
     bool too_big = proc->file_bytes >= e->o.file_size && !proc->closing;
     if (too_big) flush_queue_close(e, proc);
     pthread_mutex_unlock(&sg->lock);
     resource_free(&res);
+    for (guint i = 0; i < chunks->len; i++) flushed_chunk_clear(&g_array_index(chunks, FlushedChunk, i));
+    g_array_free(chunks, TRUE);
     atomic_fetch_sub(&e->flushing_bytes, m->bytes);
     eng_pin_segment(e, m->wal_segment, -1);
     memtable_free(m);
@@ -170,17 +245,17 @@ static int finish_close(Engine *e, TsFileProc *proc)
     ClosedFile *cf = calloc(1, sizeof(*cf));
     if (!cf) rc = rc ? rc : -ENOMEM;
     if (rc == 0) {
-        cf->path = proc->path;
-        proc->path = NULL;
+        cf->path = strdup(proc->path);
         cf->sequence = proc->sequence;
         cf->version = proc->version;
         cf->res = proc->res;
         resource_init(&proc->res);
+        mods_init(&cf->mods);
         if (proc->next_mt_id > proc->first_mt_id) {
             cf->res.min_plan = (int64_t)proc->first_mt_id;
             cf->res.max_plan = (int64_t)proc->next_mt_id - 1;
         }
-        rc = resource_write(&cf->res, cf->path);
+        rc = cf->path ? resource_write(&cf->res, cf->path) : -ENOMEM;
     }
     if (rc) {
         eng_set_error(e, rc);
@@ -189,11 +264,15 @@ static int finish_close(Engine *e, TsFileProc *proc)
     }
     StorageGroup *sg = proc->part->sg;
     pthread_mutex_lock(&sg->lock);
-    if (cf) g_ptr_array_add(proc->part->closed, cf);
+    /* the file changes lists in one step: a query sees it in one of them */
+    g_ptr_array_remove(proc->part->closing, proc);
+    if (cf) {
+        cf->mods = proc->mods;
+        mods_init(&proc->mods);
+        g_ptr_array_add(proc->part->closed, cf);
+    }
     pthread_mutex_unlock(&sg->lock);
-    resource_free(&proc->res);
-    free(proc->path);
-    free(proc);
+    proc_free(proc);
     atomic_fetch_add(&e->closes, 1);
     return rc;
 }
@@ -205,7 +284,18 @@ static void *flush_main(void *arg)
     Engine *e = arg;
     pthread_mutex_lock(&e->flush_lock);
     for (;;) {
-        while (!e->job_head && !e->stop) pthread_cond_wait(&e->flush_cond, &e->flush_lock);
+        while (!e->job_head && !e->stop) {
+            /* idle: once a second, remove files wholly older than their TTL */
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            if (pthread_cond_timedwait(&e->flush_cond, &e->flush_lock, &ts) == ETIMEDOUT && !e->job_head &&
+                !e->stop) {
+                pthread_mutex_unlock(&e->flush_lock);
+                engine_expire(e);
+                pthread_mutex_lock(&e->flush_lock);
+            }
+        }
         if (!e->job_head && e->stop) break;
         FlushJob *j = e->job_head;
         e->job_head = j->next;

@@ -26,10 +26,21 @@ static void device_free(gpointer p)
     free(d);
 }
 
+static void memdelete_clear(gpointer p)
+{
+    MemDelete *d = p;
+    free(d->device);
+    free(d->measurement);
+}
+
 MemTable *memtable_new(uint64_t id, uint64_t wal_segment)
 {
     MemTable *m = calloc(1, sizeof(*m));
     if (!m) return NULL;
+    m->pending = g_array_new(FALSE, FALSE, sizeof(MemDelete));
+    m->late = g_array_new(FALSE, FALSE, sizeof(MemDelete));
+    g_array_set_clear_func(m->pending, memdelete_clear);
+    g_array_set_clear_func(m->late, memdelete_clear);
     m->by_path = g_hash_table_new(g_str_hash, g_str_equal);
     m->devices = g_ptr_array_new_with_free_func(device_free);
     m->id = id;
@@ -40,6 +51,8 @@ MemTable *memtable_new(uint64_t id, uint64_t wal_segment)
 void memtable_free(MemTable *m)
 {
     if (!m) return;
+    g_array_free(m->pending, TRUE);
+    g_array_free(m->late, TRUE);
     g_hash_table_destroy(m->by_path);
     g_ptr_array_free(m->devices, TRUE);
     free(m);
@@ -196,6 +209,65 @@ void memseries_sort_dedup(MemSeries *s)
     free(v);
 }
 
+void memseries_clear(MemSeries *s)
+{
+    free(s->times);
+    free(s->values);
+    tsf_buf_free(&s->arena);
+    memset(s, 0, sizeof(*s));
+}
+
+int memtable_snapshot(const MemTable *m, const char *device, const char *name, int64_t lo, int64_t hi,
+                      MemSeries *out)
+{
+    memset(out, 0, sizeof(*out));
+    MemDevice *d = g_hash_table_lookup(m->by_path, device);
+    MemSeries *s = d ? g_hash_table_lookup(d->by_name, name) : NULL;
+    if (!s || s->n == 0 || s->max_time < lo || s->min_time > hi) return 0;
+    out->type = s->type;
+    out->in_order = true;
+    size_t esz = tsf_type_elem_size(s->type), k = 0;
+    out->times = malloc(s->n * sizeof(int64_t));
+    out->values = malloc(s->n * esz);
+    if (!out->times || !out->values) {
+        memseries_clear(out);
+        return -ENOMEM;
+    }
+    bool bin = tsf_type_phys(s->type) == TSF_PHYS_BIN;
+    int64_t prev = INT64_MIN;
+    for (size_t i = 0; i < s->n; i++) {
+        int64_t t = s->times[i];
+        if (t < lo || t > hi) continue;
+        if (k && t <= prev) out->in_order = false;
+        prev = t;
+        out->times[k] = t;
+        if (bin) {
+            const TsfBin *b = (const TsfBin *)s->values + i;
+            TsfBin nb = {(const uint8_t *)(uintptr_t)out->arena.len, b->len};
+            tsf_buf_put(&out->arena, s->arena.data + (uintptr_t)b->ptr, b->len);
+            memcpy(out->values + k * esz, &nb, esz);
+        } else {
+            memcpy(out->values + k * esz, s->values + i * esz, esz);
+        }
+        k++;
+    }
+    out->n = out->cap = k;
+    if (out->arena.err) {
+        memseries_clear(out);
+        return -ENOMEM;
+    }
+    memseries_sort_dedup(out);
+    if (out->n) {
+        out->min_time = out->times[0];
+        out->max_time = out->times[out->n - 1];
+    }
+    if (bin) {
+        TsfBin *b = (TsfBin *)out->values;
+        for (size_t i = 0; i < out->n; i++) b[i].ptr = out->arena.data + (uintptr_t)b[i].ptr;
+    }
+    return 0;
+}
+
 /* ---- deletion ------------------------------------------------------------------ */
 
 static size_t series_delete(MemSeries *s, int64_t start, int64_t end)
@@ -235,6 +307,35 @@ size_t memtable_delete(MemTable *m, const char *device, const char *name, int64_
     return removed;
 }
 
+int memtable_note_delete(GArray *list, const char *device, const char *measurement, int64_t start, int64_t end)
+{
+    MemDelete d = {strdup(device), measurement ? strdup(measurement) : NULL, start, end};
+    if (!d.device || (measurement && !d.measurement)) {
+        memdelete_clear(&d);
+        return -ENOMEM;
+    }
+    g_array_append_val(list, d);
+    return 0;
+}
+
+void memtable_apply_deletes(MemTable *m, GArray *list)
+{
+    for (guint i = 0; i < list->len; i++) {
+        MemDelete *d = &g_array_index(list, MemDelete, i);
+        memtable_delete(m, d->device, d->measurement, d->start, d->end);
+    }
+    g_array_set_size(list, 0);
+}
+
+void memseries_apply_deletes(MemSeries *s, const GArray *list, const char *device, const char *name)
+{
+    for (guint i = 0; i < list->len; i++) {
+        const MemDelete *d = &g_array_index(list, MemDelete, i);
+        if (strcmp(d->device, device) != 0 || (d->measurement && strcmp(d->measurement, name) != 0)) continue;
+        series_delete(s, d->start, d->end);
+    }
+}
+
 /* ---- flush --------------------------------------------------------------------- */
 
 static gint by_device(gconstpointer a, gconstpointer b)
@@ -249,7 +350,13 @@ static gint by_series(gconstpointer a, gconstpointer b)
     return strcmp(x->name, y->name);
 }
 
-int memtable_flush(MemTable *m, TsfWriter *w, Resource *res)
+void flushed_chunk_clear(FlushedChunk *c)
+{
+    free(c->device);
+    free(c->measurement);
+}
+
+int memtable_flush(MemTable *m, TsfWriter *w, Resource *res, GArray *chunks)
 {
     int rc = 0;
     g_ptr_array_sort(m->devices, by_device);
@@ -271,7 +378,15 @@ int memtable_flush(MemTable *m, TsfWriter *w, Resource *res)
                 for (size_t i = 0; i < s->n; i++) b[i].ptr = s->arena.data + (uintptr_t)b[i].ptr;
             }
             if (rc == 0) rc = tsf_writer_append(w, s->times, s->values, s->n);
+            /* the chunk is written at end_series, at the current position */
+            uint64_t offset = tsf_writer_position(w);
             if (rc == 0) rc = tsf_writer_end_series(w);
+            if (rc == 0 && chunks) {
+                FlushedChunk fc = {strdup(d->path), strdup(s->name), s->type, offset, s->times[0],
+                                   s->times[s->n - 1], (uint32_t)s->n};
+                if (!fc.device || !fc.measurement) rc = -ENOMEM;
+                g_array_append_val(chunks, fc);
+            }
             if (tsf_type_phys(s->type) == TSF_PHYS_BIN) {
                 TsfBin *b = (TsfBin *)s->values;
                 for (size_t i = 0; i < s->n; i++) b[i].ptr = (const uint8_t *)(uintptr_t)(b[i].ptr - s->arena.data);

@@ -81,17 +81,8 @@ static void widen_resource(void *ctx, const char *device, int64_t start, int64_t
 /* Reopens an unclosed file for writing; NULL when it cannot be used. */
 static TsFileProc *reopen_file(Engine *e, Partition *p, const char *path, bool sequence, uint64_t version)
 {
-    TsFileProc *proc = calloc(1, sizeof(*proc));
+    TsFileProc *proc = proc_new(p, sequence, version, path);
     if (!proc) return NULL;
-    proc->part = p;
-    proc->sequence = sequence;
-    proc->version = version;
-    proc->path = strdup(path);
-    g_queue_init(&proc->flushing);
-    resource_init(&proc->res);
-    proc->next_mt_id = 1;
-    proc->first_mt_id = 1;
-    proc->flushed_mt_id = -1;
     TsfWriterOpts wo;
     tsf_writer_opts_default(&wo);
     wo.fsync = true;
@@ -120,11 +111,10 @@ static TsFileProc *reopen_file(Engine *e, Partition *p, const char *path, bool s
     if (rc) {
         fprintf(stderr, "tsfs: %s: cannot be recovered (%s%s%s); left in place, not served\n", path,
                 tsf_strerror(rc), err.code ? ": " : "", err.code ? err.msg : "");
-        resource_free(&proc->res);
-        free(proc->path);
-        free(proc);
+        proc_free(proc);
         return NULL;
     }
+    mods_load(&proc->mods, path);
     (void)e;
     return proc;
 }
@@ -138,6 +128,8 @@ static ClosedFile *load_closed(const char *path, bool sequence, uint64_t version
     cf->sequence = sequence;
     cf->version = version;
     resource_init(&cf->res);
+    mods_init(&cf->mods);
+    mods_load(&cf->mods, path);
     if (resource_read(&cf->res, path) == 0) return cf;
     resource_free(&cf->res);
     resource_init(&cf->res);

@@ -185,10 +185,6 @@ int tsf_w_add_chunk(TsfWriter *w, WSeries *s, uint64_t offset, const TsfStats *s
     if (rc) return tsf_w_fail(w, rc, "out of memory");
     s->nchunks++;
     w->total_chunks++;
-    if (st->count > 0) {
-        s->last_time = s->has_time && s->last_time > st->end ? s->last_time : st->end;
-        s->has_time = true;
-    }
     return 0;
 }
 
@@ -532,21 +528,22 @@ static size_t cb_step(const TsfWriter *w, const ColBuilder *cb, size_t left)
     return left < room ? left : room;
 }
 
-static int check_increasing(TsfWriter *w, WSeries *s, const int64_t *times, size_t n)
+/* Times must increase strictly within a chunk (spec §2.4).  Different
+ * chunks of a series may overlap: an unsequence file holds one chunk per
+ * flush, each with its own time range. */
+static int check_increasing(TsfWriter *w, ColBuilder *cb, const int64_t *times, size_t n)
 {
-    int64_t prev = s->has_time ? s->last_time : 0;
-    bool have = s->has_time;
+    int64_t prev = cb->last_time;
+    bool have = cb->has_time;
     for (size_t i = 0; i < n; i++) {
         if (have && times[i] <= prev)
-            return tsf_w_fail(w, TSF_EINVAL, "%s.%s: time %lld not after %lld", w->dev->path, s->name,
+            return tsf_w_fail(w, TSF_EINVAL, "%s.%s: time %lld not after %lld", w->dev->path, cb->series->name,
                               (long long)times[i], (long long)prev);
         prev = times[i];
         have = true;
     }
-    if (n) {
-        s->last_time = prev;
-        s->has_time = true;
-    }
+    cb->last_time = prev;
+    cb->has_time = have;
     return 0;
 }
 
@@ -555,7 +552,7 @@ int tsf_writer_append(TsfWriter *w, const int64_t *times, const void *values, si
     if (w->rc) return w->rc;
     if (!w->series_open) return tsf_w_fail(w, TSF_EINVAL, "append without an open series");
     ColBuilder *cb = &w->single;
-    if (check_increasing(w, cb->series, times, n)) return w->rc;
+    if (check_increasing(w, cb, times, n)) return w->rc;
     size_t done = 0;
     while (done < n) {
         size_t step = cb_step(w, cb, n - done);
@@ -644,7 +641,7 @@ int tsf_writer_append_aligned(TsfWriter *w, const int64_t *times, size_t n,
 {
     if (w->rc) return w->rc;
     if (!w->dev || !w->aligned) return tsf_w_fail(w, TSF_EINVAL, "append_aligned outside an aligned group");
-    if (check_increasing(w, w->cols[0].series, times, n)) return w->rc;
+    if (check_increasing(w, &w->cols[0], times, n)) return w->rc;
     size_t done = 0;
     while (done < n) {
         /* Rows until the next check: the tightest column decides. */

@@ -43,9 +43,10 @@ void tsf_writer_opts_default(TsfWriterOpts *o);
 /* Creates (truncates) path and writes the head.  opts may be NULL. */
 int tsf_writer_open(const char *path, const TsfWriterOpts *opts, TsfWriter **out);
 
-/* Non-aligned chunk group.  Series of a group need distinct names; times of
- * one series must strictly increase across everything written for it in
- * the file (checked: TSF_EINVAL). */
+/* Non-aligned chunk group.  Series of a group need distinct names; times
+ * must strictly increase within a chunk (checked: TSF_EINVAL).  Chunks of
+ * one series in different chunk groups may overlap in time (as in the
+ * unsequence files of IoTDB); readers then merge them. */
 int tsf_writer_begin_group(TsfWriter *w, const char *device);
 int tsf_writer_begin_series(TsfWriter *w, const char *measurement, TsfType type, TsfEncoding enc,
                             TsfCompression comp);

@@ -27,8 +27,6 @@ typedef struct WSeries {
     TsfType type;
     uint8_t mask;       /* 0, TSF_MASK_TIME_COLUMN or TSF_MASK_VALUE_COLUMN */
     TsfStats stats;     /* over the whole file */
-    int64_t last_time;  /* for the strictly-increasing check */
-    bool has_time;
     WChunkMeta *chunks; /* ascending offsets */
     size_t nchunks, cap;
 } WSeries;
@@ -55,6 +53,8 @@ typedef struct ColBuilder {
     TsfBuf arena;          /* bytes of binary values of the open page */
     size_t raw_bytes;      /* rough size of the open page's raw data */
     size_t next_check;     /* point count at which the page size is measured */
+    int64_t last_time;     /* last time appended to this chunk */
+    bool has_time;
     /* aligned value column: the page's row bitmap */
     uint8_t *bitmap;       /* ceil(rows/8) bytes, MSB first */
     size_t bitmap_cap;

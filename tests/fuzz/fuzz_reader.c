@@ -188,8 +188,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     TsfWriter *w;
     TsfErr err;
-    uint64_t kept = 0;
-    if (tsf_writer_recover(g_path, NULL, &w, &kept, &err) == 0) {
+    TsfRecoverInfo info;
+    if (tsf_writer_recover(g_path, NULL, &w, &info, &err) == 0) {
         (void)tsf_writer_position(w);
         if (tsf_writer_close(w) == 0) {
             read_whole(g_path);

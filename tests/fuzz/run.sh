@@ -52,7 +52,7 @@ for p in "${pids[@]}"; do wait "$p" || fail=1; done
 
 for t in $targets; do
     # shellcheck disable=SC2086
-    $cc $common -fsanitize=fuzzer,$san "tests/fuzz/$t.c" "${objs[@]}" $libs -o "$out/$t"
+    $cc $common -Werror -fsanitize=fuzzer,$san "tests/fuzz/$t.c" "${objs[@]}" $libs -o "$out/$t"
 done
 
 # ---- seeds -----------------------------------------------------------------

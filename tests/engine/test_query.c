@@ -1,0 +1,382 @@
+/*
+ * test_query.c: reading back through the query engine.
+ *
+ * The model-based test drives the engine with random inserts (in and out
+ * of order, repeated times, several partitions), deletions, flushes, seals
+ * and restarts, and after every step compares what queries return with a
+ * plain in-memory model.  It prints its seed; TSFS_SEED=N replays a run and
+ * TSFS_LONG=1 runs ten times as many steps.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <glib.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "query.h"
+#include "tsf_error.h"
+
+static char *make_dir(void)
+{
+    char tmpl[] = "/tmp/tsfs-query-XXXXXX";
+    char *d = mkdtemp(tmpl);
+    cr_assert_not_null(d);
+    return strdup(d);
+}
+
+static void remove_dir(const char *dir)
+{
+    char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+    g_free(cmd);
+}
+
+static Engine *open_small(const char *dir)
+{
+    EngineOptions o;
+    engine_options_default(&o);
+    o.data_dir = dir;
+    o.wal_sync = WAL_SYNC_OFF;
+    o.partition_interval = 1000;
+    o.memtable_size = 64 << 10;
+    o.file_size = 16 << 10;
+    Engine *e;
+    int rc = engine_open(&o, &e);
+    cr_assert_eq(rc, 0, "engine_open: %s", tsf_strerror(rc));
+    return e;
+}
+
+/* ---- the model ------------------------------------------------------------------ */
+
+#define NDEV 2
+#define NSER 3
+
+typedef struct Model {
+    GTree *series[NDEV][NSER]; /* int64 time -> int64 value */
+    bool sealed[64];           /* partitions 0..63 */
+} Model;
+
+static gint cmp_i64(gconstpointer a, gconstpointer b, gpointer u)
+{
+    (void)u;
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void model_init(Model *m)
+{
+    memset(m, 0, sizeof(*m));
+    for (int d = 0; d < NDEV; d++)
+        for (int s = 0; s < NSER; s++) m->series[d][s] = g_tree_new_full(cmp_i64, NULL, g_free, g_free);
+}
+
+static void model_free(Model *m)
+{
+    for (int d = 0; d < NDEV; d++)
+        for (int s = 0; s < NSER; s++) g_tree_destroy(m->series[d][s]);
+}
+
+static void model_put(Model *m, int d, int s, int64_t t, int64_t v)
+{
+    int64_t *k = g_new(int64_t, 1), *val = g_new(int64_t, 1);
+    *k = t;
+    *val = v;
+    g_tree_replace(m->series[d][s], k, val);
+}
+
+typedef struct Range {
+    int64_t lo, hi;
+    GArray *doomed;
+} Range;
+
+static gboolean collect_range(gpointer k, gpointer v, gpointer u)
+{
+    (void)v;
+    Range *r = u;
+    int64_t t = *(int64_t *)k;
+    if (t > r->hi) return TRUE;
+    if (t >= r->lo) g_array_append_val(r->doomed, t);
+    return FALSE;
+}
+
+static void model_delete(Model *m, int d, int s, int64_t lo, int64_t hi)
+{
+    Range r = {lo, hi, g_array_new(FALSE, FALSE, sizeof(int64_t))};
+    g_tree_foreach(m->series[d][s], collect_range, &r);
+    for (guint i = 0; i < r.doomed->len; i++) g_tree_remove(m->series[d][s], &g_array_index(r.doomed, int64_t, i));
+    g_array_free(r.doomed, TRUE);
+}
+
+static const char *dev_name(int d) { return d == 0 ? "root.q.d0" : "root.q.d1"; }
+static const char *ser_name(int s) { return s == 0 ? "a" : (s == 1 ? "b" : "c"); }
+
+/* ---- checking ------------------------------------------------------------------ */
+
+typedef struct Expect {
+    int64_t lo, hi;
+    GArray *t, *v;
+} Expect;
+
+static gboolean expect_range(gpointer k, gpointer v, gpointer u)
+{
+    Expect *x = u;
+    int64_t t = *(int64_t *)k;
+    if (t > x->hi) return TRUE;
+    if (t >= x->lo) {
+        g_array_append_val(x->t, t);
+        g_array_append_val(x->v, *(int64_t *)v);
+    }
+    return FALSE;
+}
+
+static void check_series(Engine *e, Model *m, int d, int s, int64_t lo, int64_t hi, unsigned seed, int step)
+{
+    Expect x = {lo, hi, g_array_new(FALSE, FALSE, sizeof(int64_t)), g_array_new(FALSE, FALSE, sizeof(int64_t))};
+    g_tree_foreach(m->series[d][s], expect_range, &x);
+    TimeFilter *tf = tf_range(lo, hi);
+    EngineQuery *q;
+    int rc = engine_query_open(e, dev_name(d), ser_name(s), tf, NULL, 0, &q);
+    if (rc == -ENOENT) {
+        cr_assert_eq(x.t->len, 0, "seed %u step %d: %s.%s unknown but the model has %u points", seed, step,
+                     dev_name(d), ser_name(s), x.t->len);
+    } else {
+        cr_assert_eq(rc, 0, "seed %u step %d: query open: %s", seed, step, tsf_strerror(rc));
+        const int64_t *t;
+        const void *v;
+        size_t n;
+        guint k = 0;
+        while ((rc = engine_query_next(q, &t, &v, &n)) == 0 && n > 0) {
+            for (size_t i = 0; i < n; i++, k++) {
+                cr_assert_lt(k, x.t->len, "seed %u step %d: %s.%s [%" PRId64 ",%" PRId64 "]: extra point t=%" PRId64,
+                             seed, step, dev_name(d), ser_name(s), lo, hi, t[i]);
+                cr_assert_eq(t[i], g_array_index(x.t, int64_t, k),
+                             "seed %u step %d: %s.%s point %u: time %" PRId64 " != %" PRId64, seed, step,
+                             dev_name(d), ser_name(s), k, t[i], g_array_index(x.t, int64_t, k));
+                cr_assert_eq(((const int64_t *)v)[i], g_array_index(x.v, int64_t, k),
+                             "seed %u step %d: %s.%s t=%" PRId64 ": value %" PRId64 " != %" PRId64, seed, step,
+                             dev_name(d), ser_name(s), t[i], ((const int64_t *)v)[i], g_array_index(x.v, int64_t, k));
+            }
+        }
+        cr_assert_eq(rc, 0);
+        cr_assert_eq(k, x.t->len, "seed %u step %d: %s.%s: %u points, model has %u", seed, step, dev_name(d),
+                     ser_name(s), k, x.t->len);
+        engine_query_close(q);
+    }
+    tf_free(tf);
+    g_array_free(x.t, TRUE);
+    g_array_free(x.v, TRUE);
+}
+
+static void check_all(Engine *e, Model *m, unsigned seed, int step, GRand *rng)
+{
+    for (int d = 0; d < NDEV; d++)
+        for (int s = 0; s < NSER; s++) {
+            check_series(e, m, d, s, INT64_MIN, INT64_MAX, seed, step);
+            int64_t a = g_rand_int_range(rng, -2000, 30000), b = a + g_rand_int_range(rng, 0, 5000);
+            check_series(e, m, d, s, a, b, seed, step);
+        }
+}
+
+Test(query, model_based_random_steps, .timeout = 900)
+{
+    const char *se = getenv("TSFS_SEED"), *lng = getenv("TSFS_LONG");
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    unsigned seed = se ? (unsigned)strtoul(se, NULL, 10) : (unsigned)(tv.tv_usec ^ tv.tv_sec);
+    int steps = lng && *lng == '1' ? 20000 : 1500;
+    cr_log_info("model-based test: seed %u (TSFS_SEED=%u replays it), %d steps", seed, seed, steps);
+    fprintf(stderr, "query model test seed %u\n", seed);
+    GRand *rng = g_rand_new_with_seed(seed);
+    char *dir = make_dir();
+    Engine *e = open_small(dir);
+    cr_assert_eq(engine_create_sg(e, "root.q"), 0);
+    Model m;
+    model_init(&m);
+    int64_t clock = 0;
+    for (int step = 0; step < steps; step++) {
+        int op = g_rand_int_range(rng, 0, 100);
+        if (op < 70) { /* a tablet: one device, 1-3 series, 1-40 rows */
+            int d = g_rand_int_range(rng, 0, NDEV);
+            int rows = g_rand_int_range(rng, 1, 41);
+            int64_t t[40], v[3][40];
+            uint8_t pres[3][40];
+            bool out_of_order = g_rand_int_range(rng, 0, 4) == 0;
+            for (int i = 0; i < rows; i++) {
+                if (out_of_order) t[i] = g_rand_int_range(rng, -1000, (int)clock + 10);
+                else t[i] = clock += g_rand_int_range(rng, 0, 30); /* repeats possible */
+                for (int s = 0; s < 3; s++) {
+                    v[s][i] = g_rand_int_range(rng, -1000000, 1000000);
+                    pres[s][i] = g_rand_int_range(rng, 0, 5) != 0;
+                }
+            }
+            int ncols = g_rand_int_range(rng, 1, 4);
+            EngineColumn cols[3];
+            for (int c = 0; c < ncols; c++) cols[c] = (EngineColumn){ser_name(c), TSF_INT64, v[c], pres[c]};
+            bool touches_sealed = false;
+            for (int i = 0; i < rows; i++) {
+                int64_t pid = t[i] >= 0 ? t[i] / 1000 : -1;
+                if (pid >= 0 && pid < 64 && m.sealed[pid]) touches_sealed = true;
+            }
+            int rc = engine_insert_tablet(e, dev_name(d), t, (size_t)rows, cols, (size_t)ncols);
+            if (touches_sealed) {
+                cr_assert_eq(rc, -EROFS, "seed %u step %d: a write into a sealed partition", seed, step);
+            } else {
+                cr_assert_eq(rc, 0, "seed %u step %d: insert: %s", seed, step, tsf_strerror(rc));
+                for (int i = 0; i < rows; i++)
+                    for (int c = 0; c < ncols; c++)
+                        if (pres[c][i]) model_put(&m, d, c, t[i], v[c][i]);
+            }
+        } else if (op < 80) { /* delete a range of a series or a device */
+            int d = g_rand_int_range(rng, 0, NDEV);
+            int s = g_rand_int_range(rng, -1, NSER);
+            int64_t a = g_rand_int_range(rng, -1000, (int)clock + 100), b = a + g_rand_int_range(rng, 0, 500);
+            int rc = engine_delete(e, dev_name(d), s < 0 ? NULL : ser_name(s), a, b);
+            bool sealed_in_range = false;
+            for (int64_t p = a < 0 ? 0 : a / 1000; p <= b / 1000 && p < 64; p++)
+                if (m.sealed[p]) sealed_in_range = true;
+            if (rc == -EROFS) {
+                cr_assert(sealed_in_range, "seed %u step %d: EROFS without a sealed partition", seed, step);
+            } else {
+                cr_assert_eq(rc, 0, "seed %u step %d: delete: %s", seed, step, tsf_strerror(rc));
+                for (int k = 0; k < NSER; k++)
+                    if (s < 0 || s == k) model_delete(&m, d, k, a, b);
+            }
+        } else if (op < 88) {
+            cr_assert_eq(engine_flush_all(e), 0);
+        } else if (op < 92) { /* seal or unseal an old partition */
+            int64_t p = g_rand_int_range(rng, 0, (int)(clock / 1000) + 1);
+            if (p < 64 && p < clock / 1000) {
+                if (m.sealed[p]) cr_assert_eq(engine_unseal_partition(e, "root.q", p), 0);
+                else cr_assert_eq(engine_seal_partition(e, "root.q", p), 0);
+                m.sealed[p] = !m.sealed[p];
+            }
+        } else if (op < 95) { /* restart */
+            cr_assert_eq(engine_close(e), 0, "seed %u step %d: close", seed, step);
+            e = open_small(dir);
+        } else {
+            /* nothing: just check */
+        }
+        check_all(e, &m, seed, step, rng);
+    }
+    cr_assert_eq(engine_close(e), 0);
+    model_free(&m);
+    g_rand_free(rng);
+    remove_dir(dir);
+    free(dir);
+}
+
+/* ---- the reader reads little --------------------------------------------------------- */
+
+Test(query, narrow_range_reads_few_pages, .timeout = 300)
+{
+    char *dir = make_dir();
+    EngineOptions o;
+    engine_options_default(&o);
+    o.data_dir = dir;
+    o.wal_sync = WAL_SYNC_OFF;
+    Engine *e;
+    cr_assert_eq(engine_open(&o, &e), 0);
+    cr_assert_eq(engine_create_sg(e, "root.big"), 0);
+    enum { N = 1000000, B = 10000 };
+    int64_t *t = malloc(B * sizeof(int64_t)), *v = malloc(B * sizeof(int64_t));
+    for (int k = 0; k < N / B; k++) {
+        for (int i = 0; i < B; i++) t[i] = (int64_t)k * B + i, v[i] = i;
+        EngineColumn col = {"x", TSF_INT64, v, NULL};
+        cr_assert_eq(engine_insert_tablet(e, "root.big.d", t, B, &col, 1), 0);
+    }
+    cr_assert_eq(engine_close(e), 0);
+    cr_assert_eq(engine_open(&o, &e), 0);
+    TimeFilter *tf = tf_range(500000, 509999); /* 1% of the time range */
+    EngineQuery *q;
+    cr_assert_eq(engine_query_open(e, "root.big.d", "x", tf, NULL, 0, &q), 0);
+    const int64_t *qt;
+    const void *qv;
+    size_t n, total = 0;
+    while (engine_query_next(q, &qt, &qv, &n) == 0 && n > 0) total += n;
+    QueryCounters c;
+    engine_query_counters(q, &c);
+    engine_query_close(q);
+    cr_assert_eq(total, 10000);
+    /* 100 pages of 10,000 points hold the series; the range needs one or two */
+    cr_assert_leq(c.pages_decoded, 3, "decoded %llu pages", (unsigned long long)c.pages_decoded);
+    tf_free(tf);
+    Aggregates ag;
+    TimeFilter *all = tf_all();
+    cr_assert_eq(engine_aggregate(e, "root.big.d", "x", all, &ag), 0);
+    cr_assert_eq(ag.count, N);
+    cr_assert_eq(ag.min, 0);
+    cr_assert_eq(ag.max, B - 1);
+    cr_assert_eq(ag.first_time, 0);
+    cr_assert_eq(ag.last_time, N - 1);
+    tf_free(all);
+    cr_assert_eq(engine_close(e), 0);
+    free(t);
+    free(v);
+    remove_dir(dir);
+    free(dir);
+}
+
+Test(query, filters_rows_and_ttl)
+{
+    char *dir = make_dir();
+    Engine *e = open_small(dir);
+    cr_assert_eq(engine_create_sg(e, "root.f"), 0);
+    int64_t t[6] = {1, 2, 3, 4, 5, 6};
+    double a[6] = {1, 2, 3, 4, 5, 6};
+    int64_t b[6] = {10, 20, 30, 40, 50, 60};
+    uint8_t pa[6] = {1, 0, 1, 0, 1, 1}, pb[6] = {0, 1, 1, 1, 0, 1};
+    EngineColumn cols[2] = {{"a", TSF_DOUBLE, a, pa}, {"b", TSF_INT64, b, pb}};
+    cr_assert_eq(engine_insert_tablet(e, "root.f.d", t, 6, cols, 2), 0);
+    /* (t < 3 or t >= 5) and value > 1 */
+    TimeFilter *lt = tf_lt(3), *ge = tf_ge(5), *either = tf_or(lt, ge);
+    ValueFilter vf = {VF_GT, 1};
+    EngineQuery *q;
+    cr_assert_eq(engine_query_open(e, "root.f.d", "a", either, &vf, 1, &q), 0);
+    const int64_t *qt;
+    const void *qv;
+    size_t n;
+    cr_assert_eq(engine_query_next(q, &qt, &qv, &n), 0);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(qt[0], 5);
+    cr_assert_eq(qt[1], 6);
+    engine_query_close(q);
+    /* device rows: one per time, empty cells where a series has nothing */
+    const char *names[2] = {"a", "b"};
+    EngineRows *r;
+    cr_assert_eq(engine_rows_open(e, "root.f.d", names, 2, NULL, &r), 0);
+    int64_t rt;
+    const void *vals[2];
+    int rows = 0;
+    while (engine_rows_next(r, &rt, vals) == 1) {
+        cr_assert_eq(rt, t[rows]);
+        cr_assert_eq(vals[0] != NULL, pa[rows] != 0);
+        cr_assert_eq(vals[1] != NULL, pb[rows] != 0);
+        if (vals[1]) cr_assert_eq(*(const int64_t *)vals[1], b[rows]);
+        rows++;
+    }
+    cr_assert_eq(rows, 6);
+    engine_rows_close(r);
+    /* TTL: these times (1970) are long expired: invisible at once, refused on insert */
+    cr_assert_eq(engine_set_ttl(e, "root.f", 3600 * 1000), 0);
+    Aggregates ag;
+    cr_assert_eq(engine_aggregate(e, "root.f.d", "a", NULL, &ag), 0);
+    cr_assert_eq(ag.count, 0);
+    double x = 1;
+    cr_assert_eq(engine_insert_point(e, "root.f.d", "a", TSF_DOUBLE, 7, &x), -EINVAL);
+    cr_assert_eq(engine_set_ttl(e, "root.f", 0), 0);
+    cr_assert_eq(engine_aggregate(e, "root.f.d", "a", NULL, &ag), 0);
+    cr_assert_eq(ag.count, 4);
+    cr_assert_eq(ag.sum, 1 + 3 + 5 + 6);
+    tf_free(lt);
+    tf_free(ge);
+    tf_free(either);
+    cr_assert_eq(engine_close(e), 0);
+    remove_dir(dir);
+    free(dir);
+}
