@@ -158,6 +158,7 @@ int engine_expire(Engine *e)
         g_hash_table_iter_init(&it, sg->parts);
         while (g_hash_table_iter_next(&it, &k, &v)) {
             Partition *p = v;
+            if (p->compacting) continue; /* its files are being merged; next round */
             for (guint i = 0; i < p->closed->len;) {
                 ClosedFile *cf = p->closed->pdata[i];
                 if (cf->res.n > 0 && resource_max_time(&cf->res) < cutoff) {

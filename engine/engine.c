@@ -37,6 +37,8 @@ void engine_options_default(EngineOptions *o)
     o->wal_batch_ms = 10;
     o->file_size = 256u << 20;
     o->compression = TSF_COMP_LZ4;
+    o->background_compaction = true;
+    o->compaction_mb_per_s = 64;
 }
 
 Schema *engine_schema(Engine *e) { return e->schema; }
@@ -213,6 +215,8 @@ int engine_open(const EngineOptions *o, Engine **out)
     pthread_mutex_init(&e->flush_lock, NULL);
     pthread_cond_init(&e->flush_cond, NULL);
     pthread_cond_init(&e->done_cond, NULL);
+    pthread_mutex_init(&e->compactor_lock, NULL);
+    pthread_cond_init(&e->compactor_cond, NULL);
     e->sgs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, sg_free);
     e->seg_pins = g_hash_table_new(g_direct_hash, g_direct_equal);
     e->recovered = g_ptr_array_new();
@@ -226,6 +230,7 @@ int engine_open(const EngineOptions *o, Engine **out)
     g_free(wal);
     if (rc == 0) rc = flush_start(e);
     if (rc == 0) rc = recovery_run(e);
+    if (rc == 0) rc = compaction_start(e);
     if (rc) {
         engine_close(e);
         return rc;
@@ -260,6 +265,7 @@ static void close_all_procs(Engine *e)
 int engine_close(Engine *e)
 {
     if (!e) return 0;
+    compaction_stop(e);
     if (e->flusher_running) close_all_procs(e);
     flush_stop(e);
     int rc = atomic_load(&e->err);
@@ -279,6 +285,8 @@ int engine_close(Engine *e)
     pthread_mutex_destroy(&e->flush_lock);
     pthread_cond_destroy(&e->flush_cond);
     pthread_cond_destroy(&e->done_cond);
+    pthread_mutex_destroy(&e->compactor_lock);
+    pthread_cond_destroy(&e->compactor_cond);
     free(e->dir);
     free(e);
     return rc;
@@ -707,8 +715,11 @@ static int set_sealed(Engine *e, const char *sgname, int64_t partition, bool sea
     pthread_mutex_unlock(&sg->lock);
     if (!p) return -ENOMEM;
     if (sealed) {
+        /* flushed, closed, and its unsequence data merged before it is fixed */
         freeze_sg(e, sg, true, &partition);
         flush_wait_all(e);
+        int crc = compaction_run_partition(e, sg, partition);
+        if (crc) return crc;
     }
     int rc = atomic_load(&e->err);
     return rc ? rc : save_sealed(e);
@@ -739,6 +750,7 @@ void engine_get_stats(Engine *e, EngineStats *st)
     st->memtable_bytes = atomic_load(&e->working_bytes) + atomic_load(&e->flushing_bytes);
     st->wal_records_replayed = atomic_load(&e->replayed);
     st->wal_records_skipped = atomic_load(&e->skipped);
+    st->compactions = atomic_load(&e->compactions);
     if (e->wal) {
         WalStats ws;
         wal_get_stats(e->wal, &ws);

@@ -59,6 +59,8 @@ typedef struct EngineOptions {
     uint32_t wal_batch_ms;      /* default 10 */
     uint64_t file_size;         /* close a TsFile past this many bytes; default 256 MiB */
     TsfCompression compression; /* default for new series; default LZ4 */
+    bool background_compaction; /* merge closed files in the background; default true */
+    uint32_t compaction_mb_per_s; /* throttle of background compaction; default 64, 0 = none */
 } EngineOptions;
 
 void engine_options_default(EngineOptions *o);
@@ -117,6 +119,12 @@ int engine_set_ttl(Engine *e, const char *sg, int64_t ttl_ms);
  * Returns the number of files removed. */
 int engine_expire(Engine *e);
 
+/* Compacts now, in the calling thread and unthrottled, every partition that
+ * has closed unsequence files or several closed sequence files: they are
+ * merged into one sequence file (newest writes, deletions and TTL applied;
+ * space of deleted data given back).  Never touches sealed partitions. */
+int engine_compact_all(Engine *e);
+
 /* Flushes every working memtable and waits for the flushes (files stay open). */
 int engine_flush_all(Engine *e);
 
@@ -138,6 +146,7 @@ typedef struct EngineStats {
     uint64_t wal_syncs;
     uint64_t wal_records_replayed;
     uint64_t wal_records_skipped; /* already in a TsFile at recovery */
+    uint64_t compactions;
 } EngineStats;
 void engine_get_stats(Engine *e, EngineStats *st);
 

@@ -71,6 +71,7 @@ struct Partition {
     bool sealed;
     TsFileProc *seq, *unseq; /* working files, NULL when none */
     GPtrArray *closing;      /* TsFileProc* detached, close queued: still read by queries */
+    bool compacting;         /* its closed files are being merged: not expired, not compacted again */
     GPtrArray *closed;       /* ClosedFile*, in version order */
     GHashTable *last_flushed; /* device -> int64_t* : last time flushed (or frozen) to a sequence file */
 };
@@ -115,8 +116,13 @@ struct Engine {
     atomic_int err;           /* sticky I/O error */
     bool replaying;           /* startup: inserts are not logged */
     GPtrArray *recovered;     /* TsFileProc* of unclosed files, during startup */
+    /* background compaction */
+    pthread_t compactor;
+    bool compactor_running, compactor_stop;
+    pthread_mutex_t compactor_lock;
+    pthread_cond_t compactor_cond;
     /* statistics */
-    atomic_uint_fast64_t points, flushes, closes, replayed, skipped;
+    atomic_uint_fast64_t points, flushes, closes, replayed, skipped, compactions;
 };
 
 /* engine.c */
@@ -154,6 +160,21 @@ void closed_file_free(ClosedFile *cf);
 /* A new file-processor record (no writer yet); proc_free releases one. */
 TsFileProc *proc_new(Partition *p, bool sequence, uint64_t version, const char *path);
 void proc_free(TsFileProc *proc);
+
+/* query.c: a query over a given set of closed files only (compaction);
+ * points older than cutoff are left out. */
+struct EngineQuery;
+struct TimeFilter;
+int query_open_files(Engine *e, const char *device, const char *measurement, TsfType type, ClosedFile *const *files,
+                     size_t nfiles, const struct TimeFilter *tf, int64_t cutoff, struct EngineQuery **out);
+
+/* compaction.c */
+/* Merges the closed files of a partition into one sequence file. */
+int compaction_run_partition(Engine *e, StorageGroup *sg, int64_t partition);
+/* Finishes or undoes a compaction a crash interrupted (startup). */
+int compaction_recover(Engine *e);
+int compaction_start(Engine *e);
+void compaction_stop(Engine *e);
 
 /* recovery.c */
 int recovery_run(Engine *e);

@@ -495,6 +495,59 @@ static int collect_sources(EngineQuery *q, StorageGroup *sg)
     return rc;
 }
 
+/* Sets up q's filter (tf narrowed by the TTL cutoff) and buffers. */
+static int query_init(EngineQuery *q, Engine *e, const char *device, const char *measurement, TsfType type,
+                      const TimeFilter *tf, int64_t cutoff)
+{
+    q->e = e;
+    q->device = strdup(device);
+    q->measurement = strdup(measurement);
+    q->type = type;
+    q->esz = tsf_type_elem_size(type);
+    TimeFilter *base = tf ? tf_or(tf, tf) : tf_all();
+    if (base && cutoff != INT64_MIN) {
+        TimeFilter *live = tf_ge(cutoff);
+        TimeFilter *both = live ? tf_and(base, live) : NULL;
+        tf_free(live);
+        tf_free(base);
+        base = both;
+    }
+    q->tf = base;
+    q->out_t = malloc(OUT_BATCH * sizeof(int64_t));
+    q->out_v = malloc(OUT_BATCH * q->esz);
+    if (!q->device || !q->measurement || !q->tf || !q->out_t || !q->out_v) return -ENOMEM;
+    if (q->tf->n > 0) {
+        q->lo = q->tf->r[0].lo;
+        q->hi = q->tf->r[q->tf->n - 1].hi;
+    }
+    return 0;
+}
+
+static int query_start(EngineQuery *q)
+{
+    q->heap = malloc((q->nsrc ? q->nsrc : 1) * sizeof(Src *));
+    if (!q->heap) return -ENOMEM;
+    for (size_t i = 0; i < q->nsrc; i++) heap_push(q, q->srcs[i]);
+    return 0;
+}
+
+int query_open_files(Engine *e, const char *device, const char *measurement, TsfType type, ClosedFile *const *files,
+                     size_t nfiles, const TimeFilter *tf, int64_t cutoff, EngineQuery **out)
+{
+    *out = NULL;
+    EngineQuery *q = calloc(1, sizeof(*q));
+    if (!q) return -ENOMEM;
+    int rc = query_init(q, e, device, measurement, type, tf, cutoff);
+    for (size_t i = 0; rc == 0 && q->tf->n > 0 && i < nfiles; i++) rc = add_closed_file(q, files[i]);
+    if (rc == 0) rc = query_start(q);
+    if (rc) {
+        engine_query_close(q);
+        return rc;
+    }
+    *out = q;
+    return 0;
+}
+
 int engine_query_open(Engine *e, const char *device, const char *measurement, const TimeFilter *tf,
                       const ValueFilter *vf, size_t nvf, EngineQuery **out)
 {
@@ -505,41 +558,18 @@ int engine_query_open(Engine *e, const char *device, const char *measurement, co
     if (schema_sg_of(e->schema, device, sgname, sizeof sgname) != 0) return -ENOENT;
     EngineQuery *q = calloc(1, sizeof(*q));
     if (!q) return -ENOMEM;
-    q->e = e;
-    q->device = strdup(device);
-    q->measurement = strdup(measurement);
-    q->type = ss->type;
-    q->esz = tsf_type_elem_size(ss->type);
     /* the storage group's TTL hides what is older than now - ttl */
     int64_t ttl = schema_get_ttl(e->schema, sgname);
-    TimeFilter *base = tf ? tf_or(tf, tf) : tf_all();
-    if (base && ttl > 0) {
-        TimeFilter *live = tf_ge(now_ms() - ttl);
-        TimeFilter *both = live ? tf_and(base, live) : NULL;
-        tf_free(live);
-        tf_free(base);
-        base = both;
-    }
-    q->tf = base;
-    if (nvf) {
+    int rc = query_init(q, e, device, measurement, ss->type, tf, ttl > 0 ? now_ms() - ttl : INT64_MIN);
+    if (rc == 0 && nvf) {
         q->vf = malloc(nvf * sizeof(*vf));
         if (q->vf) memcpy(q->vf, vf, nvf * sizeof(*vf));
         q->nvf = nvf;
+        if (!q->vf) rc = -ENOMEM;
     }
-    q->out_t = malloc(OUT_BATCH * sizeof(int64_t));
-    q->out_v = malloc(OUT_BATCH * q->esz);
-    int rc = (!q->device || !q->measurement || !q->tf || (nvf && !q->vf) || !q->out_t || !q->out_v) ? -ENOMEM : 0;
     StorageGroup *sg = rc ? NULL : eng_sg(e, sgname, false);
-    if (rc == 0 && q->tf->n > 0 && sg) {
-        q->lo = q->tf->r[0].lo;
-        q->hi = q->tf->r[q->tf->n - 1].hi;
-        rc = collect_sources(q, sg);
-    }
-    if (rc == 0) {
-        q->heap = malloc((q->nsrc ? q->nsrc : 1) * sizeof(Src *));
-        if (!q->heap) rc = -ENOMEM;
-        for (size_t i = 0; rc == 0 && i < q->nsrc; i++) heap_push(q, q->srcs[i]);
-    }
+    if (rc == 0 && q->tf->n > 0 && sg) rc = collect_sources(q, sg);
+    if (rc == 0) rc = query_start(q);
     if (rc) {
         engine_query_close(q);
         return rc;

@@ -362,6 +362,7 @@ static int replay_record(void *ctx, uint64_t segment, const uint8_t *payload, si
 
 int recovery_run(Engine *e)
 {
+    compaction_recover(e); /* before the files are looked at: old set or new, never both */
     schema_foreach_sg(e->schema, add_sg, e);
     pthread_mutex_lock(&e->lock);
     GList *sgs = g_hash_table_get_values(e->sgs);

@@ -3,7 +3,8 @@
  * routing to partitions and to sequence/unsequence files, updates, the
  * files it leaves (read back with the format reader, as `tsfile dump`
  * would), sealing, the memory budget, clean restarts, and crashes
- * (SIGKILL of a writer process at random moments, then recovery).
+ * (SIGKILL of a writer process at random moments, during flushes, file
+ * closes and compactions, then recovery).
  *
  * TSFS_LONG=1 runs the crash test for 50 rounds instead of 5.
  */
@@ -376,6 +377,7 @@ static void crash_child(const char *dir, int fd, unsigned seed, int64_t t0)
         }
         EngineColumn col = {"v", TSF_DOUBLE, v, NULL};
         if (engine_insert_tablet(e, dev, t, B, &col, 1) != 0) _exit(5);
+        if (i % 97 == 96 && engine_compact_all(e) != 0) _exit(7); /* kills land mid-compaction too */
         int64_t msg[2] = {s, i};
         if (write(fd, msg, sizeof msg) != sizeof msg) _exit(6);
     }

@@ -2,9 +2,9 @@
  * test_query.c: reading back through the query engine.
  *
  * The model-based test drives the engine with random inserts (in and out
- * of order, repeated times, several partitions), deletions, flushes, seals
- * and restarts, and after every step compares what queries return with a
- * plain in-memory model.  It prints its seed; TSFS_SEED=N replays a run and
+ * of order, repeated times, several partitions), deletions, flushes, seals,
+ * compactions and restarts, and after every step compares what queries
+ * return with a plain in-memory model.  It prints its seed; TSFS_SEED=N replays a run and
  * TSFS_LONG=1 runs ten times as many steps.
  */
 #include <criterion/criterion.h>
@@ -46,6 +46,7 @@ static Engine *open_small(const char *dir)
     o.partition_interval = 1000;
     o.memtable_size = 64 << 10;
     o.file_size = 16 << 10;
+    o.background_compaction = false; /* compactions are steps of the test */
     Engine *e;
     int rc = engine_open(&o, &e);
     cr_assert_eq(rc, 0, "engine_open: %s", tsf_strerror(rc));
@@ -247,15 +248,17 @@ Test(query, model_based_random_steps, .timeout = 900)
                 for (int k = 0; k < NSER; k++)
                     if (s < 0 || s == k) model_delete(&m, d, k, a, b);
             }
-        } else if (op < 88) {
+        } else if (op < 87) {
             cr_assert_eq(engine_flush_all(e), 0);
-        } else if (op < 92) { /* seal or unseal an old partition */
+        } else if (op < 91) { /* seal or unseal an old partition */
             int64_t p = g_rand_int_range(rng, 0, (int)(clock / 1000) + 1);
             if (p < 64 && p < clock / 1000) {
                 if (m.sealed[p]) cr_assert_eq(engine_unseal_partition(e, "root.q", p), 0);
                 else cr_assert_eq(engine_seal_partition(e, "root.q", p), 0);
                 m.sealed[p] = !m.sealed[p];
             }
+        } else if (op < 93) {
+            cr_assert_eq(engine_compact_all(e), 0, "seed %u step %d: compaction", seed, step);
         } else if (op < 95) { /* restart */
             cr_assert_eq(engine_close(e), 0, "seed %u step %d: close", seed, step);
             e = open_small(dir);
@@ -377,6 +380,85 @@ Test(query, filters_rows_and_ttl)
     tf_free(ge);
     tf_free(either);
     cr_assert_eq(engine_close(e), 0);
+    remove_dir(dir);
+    free(dir);
+}
+
+/* ---- compaction ------------------------------------------------------------------------ */
+
+static void count_files(const char *dir, const char *kind, int *files, long long *bytes)
+{
+    char *cmd = g_strdup_printf("find '%s/%s' -name '*.tsfile' -printf '%%s\\n' 2>/dev/null", dir, kind);
+    FILE *f = popen(cmd, "r");
+    g_free(cmd);
+    *files = 0;
+    *bytes = 0;
+    long long sz;
+    while (f && fscanf(f, "%lld", &sz) == 1) {
+        (*files)++;
+        *bytes += sz;
+    }
+    if (f) pclose(f);
+}
+
+Test(query, compaction_merges_unsequence_applies_deletions_and_gives_space_back, .timeout = 300)
+{
+    char *dir = make_dir();
+    EngineOptions o;
+    engine_options_default(&o);
+    o.data_dir = dir;
+    o.wal_sync = WAL_SYNC_OFF;
+    o.background_compaction = false;
+    Engine *e;
+    cr_assert_eq(engine_open(&o, &e), 0);
+    cr_assert_eq(engine_create_sg(e, "root.k"), 0);
+    enum { N = 100000 };
+    int64_t *t = malloc(N * sizeof(int64_t)), *v = malloc(N * sizeof(int64_t));
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < N; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        t[i] = i, v[i] = (int64_t)(x % 1000003u);
+    }
+    EngineColumn col = {"x", TSF_INT64, v, NULL};
+    cr_assert_eq(engine_insert_tablet(e, "root.k.d", t, N, &col, 1), 0);
+    cr_assert_eq(engine_flush_all(e), 0);
+    /* rewrite every 10th point out of order: unsequence data, newer */
+    for (int i = 0; i < N / 10; i++) t[i] = (int64_t)i * 10, v[i] = -(int64_t)i;
+    cr_assert_eq(engine_insert_tablet(e, "root.k.d", t, N / 10, &col, 1), 0);
+    cr_assert_eq(engine_close(e), 0);
+    cr_assert_eq(engine_open(&o, &e), 0);
+    cr_assert_eq(engine_delete(e, "root.k.d", "x", 0, N / 2 - 1), 0); /* half the data */
+    int seqf, unseqf;
+    long long seqb, unseqb;
+    count_files(dir, "sequence", &seqf, &seqb);
+    count_files(dir, "unsequence", &unseqf, &unseqb);
+    cr_assert_geq(unseqf, 1);
+    cr_assert_eq(engine_compact_all(e), 0);
+    EngineStats st;
+    engine_get_stats(e, &st);
+    cr_assert_eq(st.compactions, 1);
+    int seqf2, unseqf2;
+    long long seqb2, unseqb2;
+    count_files(dir, "sequence", &seqf2, &seqb2);
+    count_files(dir, "unsequence", &unseqf2, &unseqb2);
+    cr_assert_eq(unseqf2, 0, "unsequence files are merged away");
+    cr_assert_eq(seqf2, 1);
+    cr_assert_lt(seqb2, (seqb + unseqb) * 3 / 4, "space of deleted data is given back (%lld -> %lld)", seqb + unseqb,
+                 seqb2);
+    /* what queries see did not change */
+    Aggregates ag;
+    cr_assert_eq(engine_aggregate(e, "root.k.d", "x", NULL, &ag), 0);
+    cr_assert_eq(ag.count, N / 2);
+    cr_assert_eq(ag.first_time, N / 2);
+    cr_assert_eq(ag.min, -(N / 10 - 1), "the newer rewrite wins");
+    cr_assert_eq(engine_close(e), 0);
+    /* and after a restart */
+    cr_assert_eq(engine_open(&o, &e), 0);
+    cr_assert_eq(engine_aggregate(e, "root.k.d", "x", NULL, &ag), 0);
+    cr_assert_eq(ag.count, N / 2);
+    cr_assert_eq(engine_close(e), 0);
+    free(t);
+    free(v);
     remove_dir(dir);
     free(dir);
 }
