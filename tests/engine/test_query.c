@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -461,4 +463,96 @@ Test(query, compaction_merges_unsequence_applies_deletions_and_gives_space_back,
     free(v);
     remove_dir(dir);
     free(dir);
+}
+
+/* SIGKILL while a (throttled, so slow) background compaction runs: after a
+ * restart the data equals what it was, with deletions applied, whatever
+ * moment the kill hit. */
+static void fill_for_compaction(const char *dir, GHashTable *expect)
+{
+    EngineOptions o;
+    engine_options_default(&o);
+    o.data_dir = dir;
+    o.wal_sync = WAL_SYNC_OFF;
+    o.file_size = 64 << 10;
+    o.background_compaction = false;
+    Engine *e;
+    cr_assert_eq(engine_open(&o, &e), 0);
+    cr_assert_eq(engine_create_sg(e, "root.kc"), 0);
+    enum { N = 200000 };
+    int64_t *t = malloc(N * sizeof(int64_t)), *v = malloc(N * sizeof(int64_t));
+    uint64_t x = 1234567;
+    for (int i = 0; i < N; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        t[i] = i, v[i] = (int64_t)(x % 1000000);
+    }
+    EngineColumn col = {"x", TSF_INT64, v, NULL};
+    for (int k = 0; k < N; k += 20000) {
+        EngineColumn part = {"x", TSF_INT64, v + k, NULL};
+        cr_assert_eq(engine_insert_tablet(e, "root.kc.d", t + k, 20000, &part, 1), 0);
+    }
+    cr_assert_eq(engine_flush_all(e), 0);
+    for (int i = 0; i < N; i++) g_hash_table_insert(expect, g_memdup2(&t[i], 8), g_memdup2(&v[i], 8));
+    for (int i = 0; i < N / 7; i++) t[i] = (int64_t)i * 7, v[i] = -i;
+    cr_assert_eq(engine_insert_tablet(e, "root.kc.d", t, N / 7, &col, 1), 0);
+    for (int i = 0; i < N / 7; i++) g_hash_table_insert(expect, g_memdup2(&t[i], 8), g_memdup2(&v[i], 8));
+    cr_assert_eq(engine_delete(e, "root.kc.d", "x", 50000, 59999), 0);
+    for (int64_t i = 50000; i <= 59999; i++) g_hash_table_remove(expect, &i);
+    cr_assert_eq(engine_close(e), 0);
+    free(t);
+    free(v);
+}
+
+Test(query, sigkill_during_compaction_keeps_the_data, .timeout = 600)
+{
+    const char *lng = getenv("TSFS_LONG");
+    int rounds = lng && *lng == '1' ? 10 : 3, interrupted = 0;
+    for (int round = 0; round < rounds; round++) {
+        char *dir = make_dir();
+        GHashTable *expect = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+        fill_for_compaction(dir, expect);
+        pid_t pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+            EngineOptions o;
+            engine_options_default(&o);
+            o.data_dir = dir;
+            o.compaction_mb_per_s = 1; /* slow, so the kill lands inside it */
+            Engine *e;
+            if (engine_open(&o, &e) != 0) _exit(3);
+            for (;;) pause();
+        }
+        usleep(2000000 + (useconds_t)g_random_int_range(0, 1500000));
+        kill(pid, SIGKILL);
+        int status;
+        waitpid(pid, &status, 0);
+        char *log = g_strdup_printf("%s/system/compaction.log", dir);
+        char *temps = g_strdup_printf("find '%s' -name '*.compacting' | grep -q .", dir);
+        if (access(log, F_OK) == 0 || system(temps) == 0) interrupted++;
+        g_free(log);
+        g_free(temps);
+        Engine *e = open_small(dir);
+        EngineQuery *q;
+        cr_assert_eq(engine_query_open(e, "root.kc.d", "x", NULL, NULL, 0, &q), 0);
+        const int64_t *qt;
+        const void *qv;
+        size_t n, total = 0;
+        while (engine_query_next(q, &qt, &qv, &n) == 0 && n > 0) {
+            for (size_t i = 0; i < n; i++) {
+                int64_t *want = g_hash_table_lookup(expect, &qt[i]);
+                cr_assert_not_null(want, "round %d: t=%" PRId64 " should not be there", round, qt[i]);
+                cr_assert_eq(((const int64_t *)qv)[i], *want, "round %d: t=%" PRId64 " got %" PRId64 " want %" PRId64, round, qt[i], ((const int64_t *)qv)[i], *want);
+            }
+            total += n;
+        }
+        engine_query_close(q);
+        cr_assert_eq(total, g_hash_table_size(expect), "round %d: %zu points, want %u", round, total,
+                     g_hash_table_size(expect));
+        cr_assert_eq(engine_close(e), 0);
+        g_hash_table_destroy(expect);
+        remove_dir(dir);
+        free(dir);
+    }
+    cr_log_info("compaction crash test: %d of %d kills landed inside a compaction", interrupted, rounds);
+    fprintf(stderr, "compaction crash test: %d of %d kills landed inside a compaction\n", interrupted, rounds);
 }
