@@ -23,8 +23,8 @@ ENGINE_SRC := $(wildcard engine/*.c)
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
 ETEST_SRC  := $(wildcard tests/engine/*.c)
 ETEST_OBJ  := $(ETEST_SRC:%.c=$(BUILD)/%.o)
-EBENCH_SRC := $(wildcard bench/engine/*.c)
-EBENCH_OBJ := $(EBENCH_SRC:%.c=$(BUILD)/%.o)
+EBENCH_OBJ := $(BUILD)/bench/engine/bench_engine.o
+QBENCH_OBJ := $(BUILD)/bench/engine/bench_query.o
 BENCH_SRC  := $(wildcard bench/format/*.c)
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 FUZZ_SRC   := $(wildcard tests/fuzz/*.c)
@@ -34,7 +34,7 @@ LIBENGINE := $(BUILD)/libtsfengine.a
 
 .PHONY: all test asan fuzz bench run check clean format-check install
 all: $(LIBFORMAT) $(LIBENGINE) $(BUILD)/tsfile $(BUILD)/test-format $(BUILD)/test-engine \
-     $(BUILD)/bench-format $(BUILD)/bench-engine
+     $(BUILD)/bench-format $(BUILD)/bench-engine $(BUILD)/bench-query
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -52,6 +52,9 @@ $(BUILD)/test-engine: $(ETEST_OBJ) $(LIBENGINE) $(LIBFORMAT)
 	$(CC) $(CFLAGS) -o $@ $^ $(TEST_LIBS) $(LDLIBS)
 
 $(BUILD)/bench-engine: $(EBENCH_OBJ) $(LIBENGINE) $(LIBFORMAT)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench-query: $(QBENCH_OBJ) $(LIBENGINE) $(LIBFORMAT)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tsfile: $(TOOL_OBJ) $(LIBFORMAT)
@@ -86,7 +89,7 @@ check:
 fuzz:
 	tests/fuzz/run.sh $(SECONDS)
 
-bench: $(BUILD)/bench-format $(BUILD)/bench-engine
+bench: $(BUILD)/bench-format $(BUILD)/bench-engine $(BUILD)/bench-query
 	bench/run.sh $(BUILD)
 
 # The main job until the filesystem lands: write a demo TsFile and show it.
@@ -105,4 +108,4 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 -include $(FORMAT_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) \
-         $(ENGINE_OBJ:.o=.d) $(ETEST_OBJ:.o=.d) $(EBENCH_OBJ:.o=.d)
+         $(ENGINE_OBJ:.o=.d) $(ETEST_OBJ:.o=.d) $(EBENCH_OBJ:.o=.d) $(QBENCH_OBJ:.o=.d)

@@ -23,3 +23,7 @@ echo "(goal: over 5M points/s with wal_sync=batch; RSS bounded by the budget plu
 for m in off batch always; do
     "$BUILD/bench-engine" "$m" 2>/dev/null | tail -n 1
 done
+
+echo
+echo "queries: one INT64 series of 10M points (GORILLA, LZ4); goal: full scans over 20M points/s"
+"$BUILD/bench-query" 2>&1 | tail -n 2
