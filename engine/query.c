@@ -811,7 +811,7 @@ typedef struct RowCol {
     const uint8_t *v;
     size_t n, pos;
     bool done;
-    uint8_t cur[16]; /* the value handed out for the current row */
+    _Alignas(8) uint8_t cur[16]; /* the value handed out for the current row */
 } RowCol;
 
 struct EngineRows {

@@ -50,7 +50,6 @@ static inline bool block_ok(int32_t bn, int32_t w, int maxw)
     return bn >= 0 && w >= 0 && w <= maxw && bn <= (w == 0 ? MAX_FLAT_ITEMS : MAX_BLOCK_ITEMS);
 }
 
-
 static int bit_length(uint64_t x) { return x ? 64 - __builtin_clzll(x) : 0; }
 
 /* ---- encoder ---------------------------------------------------------------- */

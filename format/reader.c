@@ -740,8 +740,9 @@ static int column_reserve(TsfColumn *col, size_t n, TsfType type)
 static const uint8_t *page_raw(TsfChunk *c, const TsfPage *p, TsfColumn *col)
 {
     if (c->h.compression == TSF_COMP_UNCOMPRESSED) return p->body;
-    /* a page claiming more than 1 GiB is corrupt, not big */
-    if (p->h.uncompressed > (1u << 30)) {
+    /* a page claiming more than 256 MiB is corrupt, not big (writers seal
+     * pages at tens of KiB) */
+    if (p->h.uncompressed > (1u << 28)) {
         fail(c->r, TSF_ECORRUPT, p->offset, "page size out of range");
         return NULL;
     }
@@ -768,7 +769,7 @@ static int decode_times(TsfChunk *c, const TsfPage *p, TsfEncoding enc, const ui
     if (count < 0)
         return tsf_err_set(&c->r->err, count == TSF_EUNSUPPORTED ? TSF_EUNSUPPORTED : TSF_ECORRUPT,
                            (int64_t)p->offset, "bad %s time stream", tsf_encoding_name(enc));
-    if (count > (int64_t)1 << 28) return fail(c->r, TSF_ECORRUPT, p->offset, "implausible point count in page");
+    if (count > (int64_t)1 << 24) return fail(c->r, TSF_ECORRUPT, p->offset, "implausible point count in page");
     if (column_reserve(col, (size_t)count, value_type)) return fail(c->r, -ENOMEM, p->offset, "out of memory");
     if (tsf_decode(enc, TSF_INT64, tp, tlen, (size_t)count, col->times))
         return fail(c->r, TSF_ECORRUPT, p->offset, "bad time stream");
