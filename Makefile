@@ -97,7 +97,7 @@ run: all
 	tools/demo.sh $(BUILD)
 
 format-check:
-	clang-format --dry-run --Werror format/*.[ch] tools/tsfile/*.c tests/format/*.c bench/format/*.c
+	clang-format --dry-run --Werror format/*.[ch] engine/*.[ch] tools/tsfile/*.[ch] tests/*/*.c bench/*/*.c
 
 PREFIX ?= /usr/local
 install: all

@@ -44,7 +44,7 @@
 #include "reader.h"
 
 #define COMPACT_CHUNK_POINTS 1000000
-#define MIN_SEQ_FILES 4
+#define MIN_SEQ_FILES        4
 
 typedef struct SerKey {
     char *device, *name;
@@ -250,8 +250,10 @@ static int run_partition(Engine *e, StorageGroup *sg, int64_t pid, bool throttle
     if (rc == 0) rc = tsf_writer_open(temp, &wo, &w);
     if (rc == 0) rc = merge_into(e, sg, src, n, plo, phi, w, &res, throttled);
     if (w) {
-        if (rc == 0) rc = tsf_writer_close(w);
-        else tsf_writer_abort(w);
+        if (rc == 0)
+            rc = tsf_writer_close(w);
+        else
+            tsf_writer_abort(w);
     }
     if (rc == 0) rc = write_log(log, src, n, target, temp);
     ClosedFile *cf = NULL;
@@ -289,7 +291,8 @@ static int run_partition(Engine *e, StorageGroup *sg, int64_t pid, bool throttle
     if (rc == 0) {
         for (size_t i = 0; i < n; i++) {
             guint idx;
-            if (g_ptr_array_find(p->closed, src[i], &idx)) g_ptr_array_add(gone, g_ptr_array_steal_index(p->closed, idx));
+            if (g_ptr_array_find(p->closed, src[i], &idx))
+                g_ptr_array_add(gone, g_ptr_array_steal_index(p->closed, idx));
         }
         if (cf->res.n > 0) {
             g_ptr_array_add(p->closed, cf);
@@ -306,8 +309,8 @@ static int run_partition(Engine *e, StorageGroup *sg, int64_t pid, bool throttle
     } else {
         remove_set(temp);
         unlink(log);
-        fprintf(stderr, "tsfs: compaction of %s partition %" PRId64 " failed: %s; the old files stay\n", sg->name, pid,
-                tsf_strerror(rc));
+        fprintf(stderr, "tsfs: compaction of %s partition %" PRId64 " failed: %s; the old files stay\n",
+                sg->name, pid, tsf_strerror(rc));
     }
     closed_file_free(cf);
     g_ptr_array_free(gone, TRUE);
@@ -346,13 +349,16 @@ static int compact_all(Engine *e, bool throttled)
             if (p->sealed || p->compacting) continue;
             size_t seq = 0, unseq = 0;
             for (guint i = 0; i < p->closed->len; i++) {
-                if (((ClosedFile *)p->closed->pdata[i])->sequence) seq++;
-                else unseq++;
+                if (((ClosedFile *)p->closed->pdata[i])->sequence)
+                    seq++;
+                else
+                    unseq++;
             }
             if (unseq > 0 || seq >= MIN_SEQ_FILES) g_array_append_val(todo, p->id);
         }
         pthread_mutex_unlock(&sg->lock);
-        for (guint i = 0; i < todo->len && rc == 0; i++) rc = run_partition(e, sg, g_array_index(todo, int64_t, i), throttled);
+        for (guint i = 0; i < todo->len && rc == 0; i++)
+            rc = run_partition(e, sg, g_array_index(todo, int64_t, i), throttled);
         g_array_free(todo, TRUE);
         if (e->compactor_stop) break;
     }
@@ -360,7 +366,10 @@ static int compact_all(Engine *e, bool throttled)
     return rc;
 }
 
-int engine_compact_all(Engine *e) { return compact_all(e, false); }
+int engine_compact_all(Engine *e)
+{
+    return compact_all(e, false);
+}
 
 int compaction_recover(Engine *e)
 {

@@ -82,7 +82,8 @@ int engine_delete(Engine *e, const char *device, const char *measurement, int64_
     if (rc) return -ENOENT;
     StorageGroup *sg = eng_sg(e, sgname, true);
     if (!sg) return -ENOMEM;
-    char *path = measurement ? g_strdup_printf("%s.%s", device, measurement) : g_strdup_printf("%s.*", device);
+    char *path =
+        measurement ? g_strdup_printf("%s.%s", device, measurement) : g_strdup_printf("%s.*", device);
     pthread_mutex_lock(&sg->lock);
     GHashTableIter it;
     gpointer k, v;
@@ -92,7 +93,8 @@ int engine_delete(Engine *e, const char *device, const char *measurement, int64_
         Partition *p = v;
         int64_t plo, phi;
         partition_span(e, p->id, &plo, &phi);
-        if (p->sealed && range_meets(plo, phi, start, end) && partition_has(p, device, start, end)) rc = -EROFS;
+        if (p->sealed && range_meets(plo, phi, start, end) && partition_has(p, device, start, end))
+            rc = -EROFS;
     }
     g_hash_table_iter_init(&it, sg->parts);
     while (rc == 0 && g_hash_table_iter_next(&it, &k, &v)) {

@@ -41,7 +41,10 @@ void engine_options_default(EngineOptions *o)
     o->compaction_mb_per_s = 64;
 }
 
-Schema *engine_schema(Engine *e) { return e->schema; }
+Schema *engine_schema(Engine *e)
+{
+    return e->schema;
+}
 
 void eng_set_error(Engine *e, int rc)
 {
@@ -142,8 +145,10 @@ void eng_pin_segment(Engine *e, uint64_t seg, int delta)
     gpointer key = GSIZE_TO_POINTER((gsize)seg + 1);
     gsize cur = GPOINTER_TO_SIZE(g_hash_table_lookup(e->seg_pins, key));
     cur = (gsize)((gssize)cur + delta);
-    if (cur == 0) g_hash_table_remove(e->seg_pins, key);
-    else g_hash_table_insert(e->seg_pins, key, GSIZE_TO_POINTER(cur));
+    if (cur == 0)
+        g_hash_table_remove(e->seg_pins, key);
+    else
+        g_hash_table_insert(e->seg_pins, key, GSIZE_TO_POINTER(cur));
     pthread_mutex_unlock(&e->lock);
 }
 
@@ -172,15 +177,18 @@ int eng_open_proc(Engine *e, Partition *p, bool sequence, TsFileProc **out)
     tsf_writer_opts_default(&wo);
     wo.fsync = true; /* a flush is durable before its WAL segment goes */
     rc = tsf_writer_open(proc->path, &wo, &proc->writer);
-    if (rc == 0) rc = tsf_writer_sync(proc->writer); /* the head is on disk before any record names the file */
+    if (rc == 0)
+        rc = tsf_writer_sync(proc->writer); /* the head is on disk before any record names the file */
     if (rc == 0) rc = eng_fsync_dir(dir);
     g_free(dir);
     if (rc) {
         proc_free(proc);
         return rc;
     }
-    if (sequence) p->seq = proc;
-    else p->unseq = proc;
+    if (sequence)
+        p->seq = proc;
+    else
+        p->unseq = proc;
     *out = proc;
     return 0;
 }
@@ -320,7 +328,10 @@ typedef struct SubCol {
     const void *values;
 } SubCol;
 
-static void put_le64(TsfBuf *b, uint64_t v) { tsf_buf_put(b, &v, 8); }
+static void put_le64(TsfBuf *b, uint64_t v)
+{
+    tsf_buf_put(b, &v, 8);
+}
 
 static void serialize_record(TsfBuf *b, const char *sg, int64_t partition, bool sequence, uint64_t version,
                              uint64_t mt_id, const char *device, const SubCol *cols, size_t ncols)
@@ -369,7 +380,8 @@ static int apply_to_proc(Engine *e, TsFileProc *proc, const char *device, const 
     int rc = 0;
     for (size_t c = 0; c < ncols && rc == 0; c++) {
         if (cols[c].n == 0) continue;
-        MemSeries *s = memtable_series(m, device, cols[c].measurement, cols[c].type, cols[c].enc, cols[c].comp);
+        MemSeries *s =
+            memtable_series(m, device, cols[c].measurement, cols[c].type, cols[c].enc, cols[c].comp);
         rc = s ? memtable_append(m, s, cols[c].times, cols[c].values, cols[c].n) : -ENOMEM;
         if (rc == 0) atomic_fetch_add(&e->points, cols[c].n);
     }
@@ -380,7 +392,7 @@ static int apply_to_proc(Engine *e, TsFileProc *proc, const char *device, const 
 /* Per-call scratch: gathered subsets of a tablet's rows. */
 typedef struct Scratch {
     TsfBuf rec;
-    uint8_t *buf;      /* gathered times and values */
+    uint8_t *buf; /* gathered times and values */
     size_t buf_cap;
 } Scratch;
 
@@ -399,8 +411,8 @@ static void *scratch_get(Scratch *s, size_t bytes)
 
 /* Logs and applies the rows `rows` (NULL = all nrows) of a tablet to proc. */
 static int insert_rows(Engine *e, Scratch *sc, TsFileProc *proc, const char *device, const int64_t *times,
-                       size_t nrows, const guint *rows, size_t nsel, const EngineColumn *cols, const SubCol *proto,
-                       size_t ncols, uint64_t *ticket)
+                       size_t nrows, const guint *rows, size_t nsel, const EngineColumn *cols,
+                       const SubCol *proto, size_t ncols, uint64_t *ticket)
 {
     SubCol *sub = g_alloca(sizeof(SubCol) * (ncols ? ncols : 1));
     bool direct = rows == NULL;
@@ -590,8 +602,10 @@ int engine_insert_tablet(Engine *e, const char *device, const int64_t *times, si
         int64_t *lf = g_hash_table_lookup(p->last_flushed, device);
         for (size_t i = start; i < end; i++) {
             guint r = prows ? prows[i].row : (guint)i;
-            if (lf && times[r] <= *lf) g_array_append_val(unseqrows, r);
-            else g_array_append_val(seqrows, r);
+            if (lf && times[r] <= *lf)
+                g_array_append_val(unseqrows, r);
+            else
+                g_array_append_val(seqrows, r);
         }
         GArray *sets[2] = {seqrows, unseqrows};
         for (int kind = 0; kind < 2 && rc == 0; kind++) {
@@ -602,8 +616,8 @@ int engine_insert_tablet(Engine *e, const char *device, const int64_t *times, si
             if (!proc) rc = eng_open_proc(e, p, sequence, &proc);
             if (rc) break;
             bool whole = set->len == nrows;
-            rc = insert_rows(e, &sc, proc, device, times, nrows, whole ? NULL : (const guint *)set->data, set->len,
-                             cols, proto, ncols, &ticket);
+            rc = insert_rows(e, &sc, proc, device, times, nrows, whole ? NULL : (const guint *)set->data,
+                             set->len, cols, proto, ncols, &ticket);
         }
         start = end;
     }
@@ -652,8 +666,10 @@ static void freeze_sg(Engine *e, StorageGroup *sg, bool close_files, const int64
         TsFileProc *c[2] = {p->seq, p->unseq};
         for (int i = 0; i < 2; i++) {
             if (!c[i]) continue;
-            if (close_files) flush_queue_close(e, c[i]);
-            else flush_freeze(e, c[i]);
+            if (close_files)
+                flush_queue_close(e, c[i]);
+            else
+                flush_freeze(e, c[i]);
         }
     }
     pthread_mutex_unlock(&sg->lock);
@@ -684,7 +700,8 @@ static int save_sealed(Engine *e)
         gpointer k, v;
         g_hash_table_iter_init(&it, sg->parts);
         while (g_hash_table_iter_next(&it, &k, &v))
-            if (((Partition *)v)->sealed) g_string_append_printf(s, "%s %" PRId64 "\n", sg->name, ((Partition *)v)->id);
+            if (((Partition *)v)->sealed)
+                g_string_append_printf(s, "%s %" PRId64 "\n", sg->name, ((Partition *)v)->id);
         pthread_mutex_unlock(&sg->lock);
     }
     g_list_free(sgs);
@@ -725,8 +742,14 @@ static int set_sealed(Engine *e, const char *sgname, int64_t partition, bool sea
     return rc ? rc : save_sealed(e);
 }
 
-int engine_seal_partition(Engine *e, const char *sg, int64_t partition) { return set_sealed(e, sg, partition, true); }
-int engine_unseal_partition(Engine *e, const char *sg, int64_t partition) { return set_sealed(e, sg, partition, false); }
+int engine_seal_partition(Engine *e, const char *sg, int64_t partition)
+{
+    return set_sealed(e, sg, partition, true);
+}
+int engine_unseal_partition(Engine *e, const char *sg, int64_t partition)
+{
+    return set_sealed(e, sg, partition, false);
+}
 
 bool engine_partition_is_sealed(Engine *e, const char *sgname, int64_t partition)
 {
@@ -739,7 +762,10 @@ bool engine_partition_is_sealed(Engine *e, const char *sgname, int64_t partition
     return sealed;
 }
 
-int engine_sync(Engine *e) { return e->wal ? wal_sync(e->wal) : 0; }
+int engine_sync(Engine *e)
+{
+    return e->wal ? wal_sync(e->wal) : 0;
+}
 
 void engine_get_stats(Engine *e, EngineStats *st)
 {
@@ -759,7 +785,8 @@ void engine_get_stats(Engine *e, EngineStats *st)
 }
 
 void engine_foreach_tsfile(Engine *e, const char *sgname,
-                           void (*fn)(void *ctx, const char *path, bool sequence, int64_t partition, bool closed),
+                           void (*fn)(void *ctx, const char *path, bool sequence, int64_t partition,
+                                      bool closed),
                            void *ctx)
 {
     StorageGroup *sg = eng_sg(e, sgname, false);

@@ -53,13 +53,13 @@ typedef struct Engine Engine;
 
 typedef struct EngineOptions {
     const char *data_dir;
-    int64_t partition_interval; /* ms; default 604,800,000 (one week) */
-    size_t memtable_size;       /* memory budget of all memtables; default 64 MiB */
-    WalSyncMode wal_sync;       /* default WAL_SYNC_BATCH */
-    uint32_t wal_batch_ms;      /* default 10 */
-    uint64_t file_size;         /* close a TsFile past this many bytes; default 256 MiB */
-    TsfCompression compression; /* default for new series; default LZ4 */
-    bool background_compaction; /* merge closed files in the background; default true */
+    int64_t partition_interval;   /* ms; default 604,800,000 (one week) */
+    size_t memtable_size;         /* memory budget of all memtables; default 64 MiB */
+    WalSyncMode wal_sync;         /* default WAL_SYNC_BATCH */
+    uint32_t wal_batch_ms;        /* default 10 */
+    uint64_t file_size;           /* close a TsFile past this many bytes; default 256 MiB */
+    TsfCompression compression;   /* default for new series; default LZ4 */
+    bool background_compaction;   /* merge closed files in the background; default true */
     uint32_t compaction_mb_per_s; /* throttle of background compaction; default 64, 0 = none */
 } EngineOptions;
 
@@ -84,9 +84,9 @@ int64_t engine_partition_of(const Engine *e, int64_t t);
 /* One column of a tablet: a series of the device and its values. */
 typedef struct EngineColumn {
     const char *measurement;
-    TsfType type;            /* must match the series if it exists */
-    const void *values;      /* nrows values, physical form (types.h) */
-    const uint8_t *present;  /* nrows flags, non-zero = value present; NULL = all */
+    TsfType type;           /* must match the series if it exists */
+    const void *values;     /* nrows values, physical form (types.h) */
+    const uint8_t *present; /* nrows flags, non-zero = value present; NULL = all */
 } EngineColumn;
 
 /* Inserts a tablet: nrows rows of one device (times in any order, repeats
@@ -97,8 +97,8 @@ int engine_insert_tablet(Engine *e, const char *device, const int64_t *times, si
                          const EngineColumn *cols, size_t ncols);
 /* One point / one row: conveniences over the tablet insert.  A row's
  * values[i] points at one value of types[i]. */
-int engine_insert_point(Engine *e, const char *device, const char *measurement, TsfType type,
-                        int64_t t, const void *value);
+int engine_insert_point(Engine *e, const char *device, const char *measurement, TsfType type, int64_t t,
+                        const void *value);
 int engine_insert_row(Engine *e, const char *device, int64_t t, const char *const *measurements,
                       const TsfType *types, const void *const *values, size_t n);
 
@@ -142,7 +142,7 @@ typedef struct EngineStats {
     uint64_t points_inserted;
     uint64_t flushes;
     uint64_t files_closed;
-    size_t memtable_bytes;     /* working + flushing memtables */
+    size_t memtable_bytes; /* working + flushing memtables */
     uint64_t wal_syncs;
     uint64_t wal_records_replayed;
     uint64_t wal_records_skipped; /* already in a TsFile at recovery */
@@ -153,7 +153,8 @@ void engine_get_stats(Engine *e, EngineStats *st);
 /* Every TsFile (closed or not) of a storage group: fn(ctx, path, sequence,
  * partition, closed).  For tests and tools. */
 void engine_foreach_tsfile(Engine *e, const char *sg,
-                           void (*fn)(void *ctx, const char *path, bool sequence, int64_t partition, bool closed),
+                           void (*fn)(void *ctx, const char *path, bool sequence, int64_t partition,
+                                      bool closed),
                            void *ctx);
 
 #endif

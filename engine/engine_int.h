@@ -34,19 +34,19 @@ typedef struct StorageGroup StorageGroup;
 typedef struct TsFileProc {
     Partition *part;
     bool sequence;
-    uint64_t version;     /* the file name's version; unique in its storage group */
+    uint64_t version; /* the file name's version; unique in its storage group */
     char *path;
-    TsfWriter *writer;    /* flush thread only */
-    MemTable *working;    /* NULL until the first insert */
-    GQueue flushing;      /* frozen MemTable*, oldest first */
-    uint64_t next_mt_id;  /* plan index of the next memtable */
-    uint64_t first_mt_id; /* plan index of the first memtable (for .resource) */
-    Resource res;         /* device time ranges of flushed data */
-    uint64_t file_bytes;  /* size after the last flush */
+    TsfWriter *writer;     /* flush thread only */
+    MemTable *working;     /* NULL until the first insert */
+    GQueue flushing;       /* frozen MemTable*, oldest first */
+    uint64_t next_mt_id;   /* plan index of the next memtable */
+    uint64_t first_mt_id;  /* plan index of the first memtable (for .resource) */
+    Resource res;          /* device time ranges of flushed data */
+    uint64_t file_bytes;   /* size after the last flush */
     int64_t flushed_mt_id; /* recovered files: last memtable id on disk (-1: none) */
-    bool closing;         /* a close is queued: takes no more memtables */
-    GHashTable *chunks;   /* "device\x01measurement" -> GArray of ChunkRef: flushed chunks, for queries */
-    Mods mods;            /* deletions recorded against this file */
+    bool closing;          /* a close is queued: takes no more memtables */
+    GHashTable *chunks;    /* "device\x01measurement" -> GArray of ChunkRef: flushed chunks, for queries */
+    Mods mods;             /* deletions recorded against this file */
 } TsFileProc;
 
 /* A flushed chunk of a file still being written. */
@@ -61,25 +61,25 @@ typedef struct ClosedFile {
     char *path;
     bool sequence;
     uint64_t version;
-    Resource res;         /* with min/max plan index */
-    Mods mods;            /* deletions recorded against this file */
+    Resource res; /* with min/max plan index */
+    Mods mods;    /* deletions recorded against this file */
 } ClosedFile;
 
 struct Partition {
     int64_t id;
     StorageGroup *sg;
     bool sealed;
-    TsFileProc *seq, *unseq; /* working files, NULL when none */
-    GPtrArray *closing;      /* TsFileProc* detached, close queued: still read by queries */
-    bool compacting;         /* its closed files are being merged: not expired, not compacted again */
-    GPtrArray *closed;       /* ClosedFile*, in version order */
+    TsFileProc *seq, *unseq;  /* working files, NULL when none */
+    GPtrArray *closing;       /* TsFileProc* detached, close queued: still read by queries */
+    bool compacting;          /* its closed files are being merged: not expired, not compacted again */
+    GPtrArray *closed;        /* ClosedFile*, in version order */
     GHashTable *last_flushed; /* device -> int64_t* : last time flushed (or frozen) to a sequence file */
 };
 
 struct StorageGroup {
     char *name;
     pthread_mutex_t lock;
-    GHashTable *parts;        /* int64_t* id -> Partition* */
+    GHashTable *parts; /* int64_t* id -> Partition* */
     uint64_t next_version;
 };
 
@@ -88,23 +88,23 @@ typedef enum JobKind { JOB_FLUSH, JOB_CLOSE } JobKind;
 typedef struct FlushJob {
     JobKind kind;
     TsFileProc *proc;
-    MemTable *mt;             /* JOB_FLUSH */
+    MemTable *mt; /* JOB_FLUSH */
     struct FlushJob *next;
 } FlushJob;
 
 struct Engine {
     EngineOptions o;
-    char *dir;                /* DATA_DIR */
+    char *dir; /* DATA_DIR */
     Schema *schema;
     Wal *wal;
     pthread_mutex_t lock;
-    GHashTable *sgs;          /* name -> StorageGroup* */
+    GHashTable *sgs; /* name -> StorageGroup* */
     /* flush thread */
     pthread_t flusher;
     bool flusher_running;
     pthread_mutex_t flush_lock;
-    pthread_cond_t flush_cond;  /* new job or stop */
-    pthread_cond_t done_cond;   /* a job finished */
+    pthread_cond_t flush_cond; /* new job or stop */
+    pthread_cond_t done_cond;  /* a job finished */
     FlushJob *job_head, *job_tail;
     uint64_t jobs_queued, jobs_done; /* under flush_lock */
     bool stop;
@@ -113,9 +113,9 @@ struct Engine {
     atomic_size_t flushing_bytes;
     /* WAL segments pinned by live memtables: segment -> count (under lock) */
     GHashTable *seg_pins;
-    atomic_int err;           /* sticky I/O error */
-    bool replaying;           /* startup: inserts are not logged */
-    GPtrArray *recovered;     /* TsFileProc* of unclosed files, during startup */
+    atomic_int err;       /* sticky I/O error */
+    bool replaying;       /* startup: inserts are not logged */
+    GPtrArray *recovered; /* TsFileProc* of unclosed files, during startup */
     /* background compaction */
     pthread_t compactor;
     bool compactor_running, compactor_stop;
@@ -165,8 +165,9 @@ void proc_free(TsFileProc *proc);
  * points older than cutoff are left out. */
 struct EngineQuery;
 struct TimeFilter;
-int query_open_files(Engine *e, const char *device, const char *measurement, TsfType type, ClosedFile *const *files,
-                     size_t nfiles, const struct TimeFilter *tf, int64_t cutoff, struct EngineQuery **out);
+int query_open_files(Engine *e, const char *device, const char *measurement, TsfType type,
+                     ClosedFile *const *files, size_t nfiles, const struct TimeFilter *tf, int64_t cutoff,
+                     struct EngineQuery **out);
 
 /* compaction.c */
 /* Merges the closed files of a partition into one sequence file. */

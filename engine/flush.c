@@ -40,8 +40,10 @@ static void queue_job(Engine *e, FlushJob *j)
 {
     pthread_mutex_lock(&e->flush_lock);
     j->next = NULL;
-    if (e->job_tail) e->job_tail->next = j;
-    else e->job_head = j;
+    if (e->job_tail)
+        e->job_tail->next = j;
+    else
+        e->job_head = j;
     e->job_tail = j;
     e->jobs_queued++;
     pthread_cond_signal(&e->flush_cond);
@@ -97,7 +99,10 @@ void flush_freeze(Engine *e, TsFileProc *proc)
     queue_job(e, j);
 }
 
-static void free_chunk_list(gpointer p) { g_array_free(p, TRUE); }
+static void free_chunk_list(gpointer p)
+{
+    g_array_free(p, TRUE);
+}
 
 TsFileProc *proc_new(Partition *p, bool sequence, uint64_t version, const char *path)
 {
@@ -209,7 +214,8 @@ static int do_flush(Engine *e, TsFileProc *proc, MemTable *m)
     pthread_mutex_lock(&sg->lock);
     if (rc == 0) index_chunks(proc, chunks);
     g_queue_remove(&proc->flushing, m);
-    for (size_t i = 0; i < res.n && rc == 0; i++) rc = resource_update(&proc->res, res.dev[i].device, res.dev[i].start, res.dev[i].end);
+    for (size_t i = 0; i < res.n && rc == 0; i++)
+        rc = resource_update(&proc->res, res.dev[i].device, res.dev[i].start, res.dev[i].end);
     proc->file_bytes = tsf_writer_position(proc->writer);
     /* deletions that came while it was being written: they cover the
      * chunks it wrote, which all lie before the file's end now */
@@ -277,7 +283,10 @@ static int finish_close(Engine *e, TsFileProc *proc)
     return rc;
 }
 
-int flush_close_now(Engine *e, TsFileProc *proc) { return finish_close(e, proc); }
+int flush_close_now(Engine *e, TsFileProc *proc)
+{
+    return finish_close(e, proc);
+}
 
 static void *flush_main(void *arg)
 {
@@ -301,8 +310,10 @@ static void *flush_main(void *arg)
         e->job_head = j->next;
         if (!e->job_head) e->job_tail = NULL;
         pthread_mutex_unlock(&e->flush_lock);
-        if (j->kind == JOB_FLUSH) do_flush(e, j->proc, j->mt);
-        else finish_close(e, j->proc);
+        if (j->kind == JOB_FLUSH)
+            do_flush(e, j->proc, j->mt);
+        else
+            finish_close(e, j->proc);
         free(j);
         pthread_mutex_lock(&e->flush_lock);
         e->jobs_done++;

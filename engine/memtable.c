@@ -58,8 +58,8 @@ void memtable_free(MemTable *m)
     free(m);
 }
 
-MemSeries *memtable_series(MemTable *m, const char *device, const char *name, TsfType type,
-                           TsfEncoding enc, TsfCompression comp)
+MemSeries *memtable_series(MemTable *m, const char *device, const char *name, TsfType type, TsfEncoding enc,
+                           TsfCompression comp)
 {
     MemDevice *d = g_hash_table_lookup(m->by_path, device);
     if (!d) {
@@ -307,7 +307,8 @@ size_t memtable_delete(MemTable *m, const char *device, const char *name, int64_
     return removed;
 }
 
-int memtable_note_delete(GArray *list, const char *device, const char *measurement, int64_t start, int64_t end)
+int memtable_note_delete(GArray *list, const char *device, const char *measurement, int64_t start,
+                         int64_t end)
 {
     MemDelete d = {strdup(device), measurement ? strdup(measurement) : NULL, start, end};
     if (!d.device || (measurement && !d.measurement)) {
@@ -382,14 +383,15 @@ int memtable_flush(MemTable *m, TsfWriter *w, Resource *res, GArray *chunks)
             uint64_t offset = tsf_writer_position(w);
             if (rc == 0) rc = tsf_writer_end_series(w);
             if (rc == 0 && chunks) {
-                FlushedChunk fc = {strdup(d->path), strdup(s->name), s->type, offset, s->times[0],
-                                   s->times[s->n - 1], (uint32_t)s->n};
+                FlushedChunk fc = {strdup(d->path), strdup(s->name),    s->type,       offset,
+                                   s->times[0],     s->times[s->n - 1], (uint32_t)s->n};
                 if (!fc.device || !fc.measurement) rc = -ENOMEM;
                 g_array_append_val(chunks, fc);
             }
             if (tsf_type_phys(s->type) == TSF_PHYS_BIN) {
                 TsfBin *b = (TsfBin *)s->values;
-                for (size_t i = 0; i < s->n; i++) b[i].ptr = (const uint8_t *)(uintptr_t)(b[i].ptr - s->arena.data);
+                for (size_t i = 0; i < s->n; i++)
+                    b[i].ptr = (const uint8_t *)(uintptr_t)(b[i].ptr - s->arena.data);
             }
             if (s->times[0] < lo) lo = s->times[0];
             if (s->times[s->n - 1] > hi) hi = s->times[s->n - 1];

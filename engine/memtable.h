@@ -26,43 +26,43 @@
 #include "writer.h"
 
 typedef struct MemSeries {
-    char *name;               /* owned */
+    char *name; /* owned */
     TsfType type;
     TsfEncoding encoding;
     TsfCompression compression;
     int64_t *times;
-    uint8_t *values;          /* physical form; TsfBin.ptr holds an offset into arena */
+    uint8_t *values; /* physical form; TsfBin.ptr holds an offset into arena */
     size_t n, cap;
-    TsfBuf arena;             /* bytes of TEXT/STRING/BLOB values */
-    bool in_order;            /* every append so far had a larger time */
+    TsfBuf arena;  /* bytes of TEXT/STRING/BLOB values */
+    bool in_order; /* every append so far had a larger time */
     int64_t min_time, max_time;
 } MemSeries;
 
 typedef struct MemDevice {
-    char *path;               /* owned, full device path */
-    GHashTable *by_name;      /* name -> MemSeries* */
-    GPtrArray *series;        /* MemSeries* in creation order */
+    char *path;          /* owned, full device path */
+    GHashTable *by_name; /* name -> MemSeries* */
+    GPtrArray *series;   /* MemSeries* in creation order */
 } MemDevice;
 
 /* A deletion waiting to reach a frozen memtable (see engine_delete). */
 typedef struct MemDelete {
-    char *device;       /* owned */
-    char *measurement;  /* owned; NULL = every series of the device */
+    char *device;      /* owned */
+    char *measurement; /* owned; NULL = every series of the device */
     int64_t start, end;
 } MemDelete;
 
 typedef struct MemTable {
-    GHashTable *by_path;      /* device path -> MemDevice* */
-    GPtrArray *devices;       /* MemDevice* in creation order */
-    size_t bytes;             /* memory held (capacity), for the engine budget */
-    uint64_t points;          /* points appended (repeats included) */
-    uint64_t id;              /* sequence number within its TsFile (plan index) */
-    uint64_t wal_segment;     /* oldest WAL segment holding its records */
+    GHashTable *by_path;  /* device path -> MemDevice* */
+    GPtrArray *devices;   /* MemDevice* in creation order */
+    size_t bytes;         /* memory held (capacity), for the engine budget */
+    uint64_t points;      /* points appended (repeats included) */
+    uint64_t id;          /* sequence number within its TsFile (plan index) */
+    uint64_t wal_segment; /* oldest WAL segment holding its records */
     /* frozen memtables (under the storage group lock): deletions that came
      * before the flush thread took it (applied then) and after (recorded
      * in the file's .mods once the flush is on disk) */
-    GArray *pending;          /* MemDelete */
-    GArray *late;             /* MemDelete */
+    GArray *pending; /* MemDelete */
+    GArray *late;    /* MemDelete */
     bool flush_started;
 } MemTable;
 
@@ -70,8 +70,8 @@ MemTable *memtable_new(uint64_t id, uint64_t wal_segment);
 void memtable_free(MemTable *m);
 
 /* The series (created on first use).  NULL on out of memory. */
-MemSeries *memtable_series(MemTable *m, const char *device, const char *name, TsfType type,
-                           TsfEncoding enc, TsfCompression comp);
+MemSeries *memtable_series(MemTable *m, const char *device, const char *name, TsfType type, TsfEncoding enc,
+                           TsfCompression comp);
 
 /* Appends n points (values in the physical form of s->type; binary bytes are
  * copied).  Returns 0 or -ENOMEM (nothing appended then). */
@@ -90,7 +90,8 @@ int memtable_snapshot(const MemTable *m, const char *device, const char *name, i
 void memseries_clear(MemSeries *s);
 
 /* Records a deletion in one of the lists above (copies the strings). */
-int memtable_note_delete(GArray *list, const char *device, const char *measurement, int64_t start, int64_t end);
+int memtable_note_delete(GArray *list, const char *device, const char *measurement, int64_t start,
+                         int64_t end);
 /* Applies the deletions of list to the memtable (or to a snapshot series s
  * of device.name when s is not NULL) and, for the memtable, empties list. */
 void memtable_apply_deletes(MemTable *m, GArray *list);
@@ -105,7 +106,7 @@ typedef struct FlushedChunk {
     char *device;      /* owned */
     char *measurement; /* owned */
     TsfType type;
-    uint64_t offset;   /* of the chunk header */
+    uint64_t offset; /* of the chunk header */
     int64_t start, end;
     uint32_t count;
 } FlushedChunk;

@@ -54,8 +54,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MODS_SUFFIX ".mods"
-#define MODS_PREFIX "DELETION,"
+#define MODS_SUFFIX       ".mods"
+#define MODS_PREFIX       "DELETION,"
 #define MODS_STACK_RANGES 16
 
 /* ---- list -------------------------------------------------------------- */
@@ -69,8 +69,7 @@ void mods_init(Mods *m)
 
 void mods_free(Mods *m)
 {
-    for (size_t i = 0; i < m->n; i++)
-        free(m->d[i].path);
+    for (size_t i = 0; i < m->n; i++) free(m->d[i].path);
     free(m->d);
     mods_init(m);
 }
@@ -91,8 +90,7 @@ static int mods_reserve(Mods *m)
 /* Drops the entries past n0 (rollback of a failed load). */
 static void mods_truncate(Mods *m, size_t n0)
 {
-    while (m->n > n0)
-        free(m->d[--m->n].path);
+    while (m->n > n0) free(m->d[--m->n].path);
 }
 
 /* tsfile_path + ".mods", malloc'ed. */
@@ -290,8 +288,7 @@ int mods_load(Mods *m, const char *tsfile_path)
             }
             fprintf(stderr, "tsfs: %s: cut torn last line (%zu bytes)\n", name, len - good);
         } else {
-            fprintf(stderr, "tsfs: %s: ignoring torn last line (%zu bytes, read-only)\n", name,
-                    len - good);
+            fprintf(stderr, "tsfs: %s: ignoring torn last line (%zu bytes, read-only)\n", name, len - good);
         }
     }
 
@@ -459,9 +456,9 @@ out_free:
  * joined by a '.' (device, measurement) without building the joined copy.
  * Copyable by value, which is how the matcher saves a backtrack point. */
 typedef struct Nodes {
-    const char *p, *end;       /* rest of the current segment */
-    const char *p2, *end2;     /* second segment still to come, or NULL */
-    bool done;                 /* no node left */
+    const char *p, *end;   /* rest of the current segment */
+    const char *p2, *end2; /* second segment still to come, or NULL */
+    bool done;             /* no node left */
 } Nodes;
 
 static bool nodes_next(Nodes *it, const char **node, size_t *len)
@@ -534,8 +531,7 @@ bool mods_matches(const Deletion *d, const char *device, const char *measurement
     const char *p = d->path;
     size_t dl = strlen(device), ml = strlen(measurement);
     /* Exact path: the common case, no node splitting. */
-    if (strncmp(p, device, dl) == 0 && p[dl] == '.' && strcmp(p + dl + 1, measurement) == 0)
-        return true;
+    if (strncmp(p, device, dl) == 0 && p[dl] == '.' && strcmp(p + dl + 1, measurement) == 0) return true;
     if (!strchr(p, '*')) return false;
     Nodes pat = {p, p + strlen(p), NULL, NULL, false};
     Nodes ser = {device, device + dl, measurement, measurement + ml, false};
@@ -619,16 +615,14 @@ static size_t compact(const Range *r, size_t k, int64_t *times, char *values, si
         const int64_t lo = r[0].lo, hi = r[0].hi;
         while (i < n) {
             size_t s = i;
-            while (i < n && (times[i] < lo || times[i] > hi))
-                i++;
+            while (i < n && (times[i] < lo || times[i] > hi)) i++;
             move_run(times, values, es, w, s, i - s);
             w += i - s;
-            while (i < n && times[i] >= lo && times[i] <= hi)
-                i++;
+            while (i < n && times[i] >= lo && times[i] <= hi) i++;
         }
         return w;
     }
-    size_t j = 0;        /* first range with hi >= last time seen */
+    size_t j = 0; /* first range with hi >= last time seen */
     int64_t prev = INT64_MIN;
     while (i < n) {
         size_t s = i;
@@ -638,8 +632,7 @@ static size_t compact(const Range *r, size_t k, int64_t *times, char *values, si
             if (t < prev)
                 j = ranges_seek(r, k, t);
             else
-                while (j < k && r[j].hi < t)
-                    j++;
+                while (j < k && r[j].hi < t) j++;
             prev = t;
             if (j < k && r[j].lo <= t) {
                 del = true;

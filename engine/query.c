@@ -55,12 +55,30 @@ TimeFilter *tf_range(int64_t lo, int64_t hi)
     if (f && lo <= hi) f->r[0] = (TimeRange){lo, hi};
     return f;
 }
-TimeFilter *tf_all(void) { return tf_range(INT64_MIN, INT64_MAX); }
-TimeFilter *tf_eq(int64_t t) { return tf_range(t, t); }
-TimeFilter *tf_lt(int64_t t) { return t == INT64_MIN ? tf_new(0) : tf_range(INT64_MIN, t - 1); }
-TimeFilter *tf_le(int64_t t) { return tf_range(INT64_MIN, t); }
-TimeFilter *tf_gt(int64_t t) { return t == INT64_MAX ? tf_new(0) : tf_range(t + 1, INT64_MAX); }
-TimeFilter *tf_ge(int64_t t) { return tf_range(t, INT64_MAX); }
+TimeFilter *tf_all(void)
+{
+    return tf_range(INT64_MIN, INT64_MAX);
+}
+TimeFilter *tf_eq(int64_t t)
+{
+    return tf_range(t, t);
+}
+TimeFilter *tf_lt(int64_t t)
+{
+    return t == INT64_MIN ? tf_new(0) : tf_range(INT64_MIN, t - 1);
+}
+TimeFilter *tf_le(int64_t t)
+{
+    return tf_range(INT64_MIN, t);
+}
+TimeFilter *tf_gt(int64_t t)
+{
+    return t == INT64_MAX ? tf_new(0) : tf_range(t + 1, INT64_MAX);
+}
+TimeFilter *tf_ge(int64_t t)
+{
+    return tf_range(t, INT64_MAX);
+}
 
 void tf_free(TimeFilter *f)
 {
@@ -78,8 +96,10 @@ TimeFilter *tf_and(const TimeFilter *a, const TimeFilter *b)
         int64_t lo = a->r[i].lo > b->r[j].lo ? a->r[i].lo : b->r[j].lo;
         int64_t hi = a->r[i].hi < b->r[j].hi ? a->r[i].hi : b->r[j].hi;
         if (lo <= hi) f->r[k++] = (TimeRange){lo, hi};
-        if (a->r[i].hi < b->r[j].hi) i++;
-        else j++;
+        if (a->r[i].hi < b->r[j].hi)
+            i++;
+        else
+            j++;
     }
     f->n = k;
     return f;
@@ -107,8 +127,10 @@ bool tf_contains(const TimeFilter *f, int64_t t)
     size_t lo = 0, hi = f->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (f->r[mid].hi < t) lo = mid + 1;
-        else hi = mid;
+        if (f->r[mid].hi < t)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo < f->n && f->r[lo].lo <= t;
 }
@@ -119,8 +141,10 @@ static bool tf_overlaps(const TimeFilter *f, int64_t lo, int64_t hi)
     size_t a = 0, b = f->n;
     while (a < b) {
         size_t mid = (a + b) / 2;
-        if (f->r[mid].hi < lo) a = mid + 1;
-        else b = mid;
+        if (f->r[mid].hi < lo)
+            a = mid + 1;
+        else
+            b = mid;
     }
     return a < f->n && f->r[a].lo <= hi;
 }
@@ -130,7 +154,7 @@ static bool tf_overlaps(const TimeFilter *f, int64_t lo, int64_t hi)
 /* An open TsFile shared by the chunk sources of one query. */
 typedef struct FileRef {
     TsfReader *r;
-    Mods mods;     /* deletions of this file that match the series */
+    Mods mods; /* deletions of this file that match the series */
 } FileRef;
 
 typedef enum SrcKind { SRC_MEM, SRC_CHUNK } SrcKind;
@@ -147,8 +171,8 @@ typedef struct Src {
     /* SRC_CHUNK */
     FileRef *file;
     uint64_t offset;
-    int64_t start, end;  /* chunk time range (statistics) */
-    TsfStats stats;      /* chunk statistics (single-page chunks' page stats) */
+    int64_t start, end; /* chunk time range (statistics) */
+    TsfStats stats;     /* chunk statistics (single-page chunks' page stats) */
     bool opened, done;
     TsfChunk chunk;
     TsfColumn col;
@@ -160,7 +184,7 @@ struct EngineQuery {
     TsfType type;
     size_t esz;
     TimeFilter *tf;
-    int64_t lo, hi;           /* hull of the filter */
+    int64_t lo, hi; /* hull of the filter */
     ValueFilter *vf;
     size_t nvf;
     Src **srcs;
@@ -171,7 +195,7 @@ struct EngineQuery {
     size_t nheap;
     int64_t *out_t;
     uint8_t *out_v;
-    TsfBuf out_bytes;         /* copies of binary values of the batch */
+    TsfBuf out_bytes; /* copies of binary values of the batch */
     QueryCounters cnt;
     int err;
 };
@@ -182,7 +206,10 @@ static bool src_newer(const Src *a, const Src *b)
 }
 
 /* Heap order: earlier time first; at one time, newer first. */
-static int64_t src_key(const Src *s) { return s->pos < s->n ? s->t[s->pos] : s->start; }
+static int64_t src_key(const Src *s)
+{
+    return s->pos < s->n ? s->t[s->pos] : s->start;
+}
 
 static bool heap_less(const Src *a, const Src *b)
 {
@@ -338,7 +365,10 @@ static FileRef *add_file(EngineQuery *q, TsfReader *r, const Mods *mods)
     return f;
 }
 
-static uint64_t major_of(bool sequence, uint64_t version) { return (sequence ? 0 : (1ull << 63)) | version; }
+static uint64_t major_of(bool sequence, uint64_t version)
+{
+    return (sequence ? 0 : (1ull << 63)) | version;
+}
 
 static int add_mem_source(EngineQuery *q, const MemTable *m, uint64_t major, uint64_t minor)
 {
@@ -419,7 +449,8 @@ static int add_working_file(EngineQuery *q, TsFileProc *proc)
     }
     /* memtables being flushed (oldest first), then the working one */
     uint64_t minor = UINT64_MAX - 1 - g_queue_get_length(&proc->flushing);
-    for (GList *l = proc->flushing.head; l && rc == 0; l = l->next) rc = add_mem_source(q, l->data, major, minor++);
+    for (GList *l = proc->flushing.head; l && rc == 0; l = l->next)
+        rc = add_mem_source(q, l->data, major, minor++);
     if (rc == 0 && proc->working) rc = add_mem_source(q, proc->working, major, UINT64_MAX);
     return rc;
 }
@@ -452,7 +483,8 @@ static int add_closed_file(EngineQuery *q, ClosedFile *cf)
         return -ENOMEM;
     }
     uint64_t major = major_of(cf->sequence, cf->version);
-    for (size_t i = 0; i < sm.nchunks && rc == 0; i++) rc = add_chunk_source(q, f, major, sm.chunks[i].offset, &sm.chunks[i].stats);
+    for (size_t i = 0; i < sm.nchunks && rc == 0; i++)
+        rc = add_chunk_source(q, f, major, sm.chunks[i].offset, &sm.chunks[i].stats);
     /* binary statistics point into sm: pages carry their own, so drop them */
     for (size_t i = 0; i < q->nsrc; i++)
         if (q->srcs[i]->file == f && tsf_type_phys(q->type) == TSF_PHYS_BIN)
@@ -531,8 +563,9 @@ static int query_start(EngineQuery *q)
     return 0;
 }
 
-int query_open_files(Engine *e, const char *device, const char *measurement, TsfType type, ClosedFile *const *files,
-                     size_t nfiles, const TimeFilter *tf, int64_t cutoff, EngineQuery **out)
+int query_open_files(Engine *e, const char *device, const char *measurement, TsfType type,
+                     ClosedFile *const *files, size_t nfiles, const TimeFilter *tf, int64_t cutoff,
+                     EngineQuery **out)
 {
     *out = NULL;
     EngineQuery *q = calloc(1, sizeof(*q));
@@ -606,8 +639,14 @@ void engine_query_close(EngineQuery *q)
     free(q);
 }
 
-TsfType engine_query_type(const EngineQuery *q) { return q->type; }
-void engine_query_counters(const EngineQuery *q, QueryCounters *c) { *c = q->cnt; }
+TsfType engine_query_type(const EngineQuery *q)
+{
+    return q->type;
+}
+void engine_query_counters(const EngineQuery *q, QueryCounters *c)
+{
+    *c = q->cnt;
+}
 
 /* ---- merging -------------------------------------------------------------------------- */
 
@@ -615,10 +654,26 @@ static double as_double(TsfType type, const uint8_t *v)
 {
     switch (tsf_type_phys(type)) {
     case TSF_PHYS_BOOL: return *v ? 1 : 0;
-    case TSF_PHYS_I32: { int32_t x; memcpy(&x, v, 4); return x; }
-    case TSF_PHYS_I64: { int64_t x; memcpy(&x, v, 8); return (double)x; }
-    case TSF_PHYS_F32: { float x; memcpy(&x, v, 4); return x; }
-    case TSF_PHYS_F64: { double x; memcpy(&x, v, 8); return x; }
+    case TSF_PHYS_I32: {
+        int32_t x;
+        memcpy(&x, v, 4);
+        return x;
+    }
+    case TSF_PHYS_I64: {
+        int64_t x;
+        memcpy(&x, v, 8);
+        return (double)x;
+    }
+    case TSF_PHYS_F32: {
+        float x;
+        memcpy(&x, v, 4);
+        return x;
+    }
+    case TSF_PHYS_F64: {
+        double x;
+        memcpy(&x, v, 8);
+        return x;
+    }
     default: return NAN;
     }
 }
@@ -745,8 +800,10 @@ int engine_query_next(EngineQuery *q, const int64_t **times, const void **values
             size_t lo = s->pos, hi = s->n;
             while (lo < hi) {
                 size_t mid = (lo + hi) / 2;
-                if (s->t[mid] < limit) lo = mid + 1;
-                else hi = mid;
+                if (s->t[mid] < limit)
+                    lo = mid + 1;
+                else
+                    hi = mid;
             }
             end = lo;
         }
@@ -828,7 +885,8 @@ int engine_rows_open(Engine *e, const char *device, const char *const *measureme
     r->c = calloc(n ? n : 1, sizeof(RowCol));
     r->n = n;
     int rc = r->c ? 0 : -ENOMEM;
-    for (size_t i = 0; i < n && rc == 0; i++) rc = engine_query_open(e, device, measurements[i], tf, NULL, 0, &r->c[i].q);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = engine_query_open(e, device, measurements[i], tf, NULL, 0, &r->c[i].q);
     if (rc) {
         engine_rows_close(r);
         return rc;
@@ -879,7 +937,10 @@ int engine_rows_next(EngineRows *r, int64_t *t, const void **values)
     return 1;
 }
 
-TsfType engine_rows_type(const EngineRows *r, size_t i) { return r->c[i].q->type; }
+TsfType engine_rows_type(const EngineRows *r, size_t i)
+{
+    return r->c[i].q->type;
+}
 
 void engine_rows_close(EngineRows *r)
 {

@@ -64,8 +64,8 @@ typedef struct EngineQuery EngineQuery;
 
 typedef struct QueryCounters {
     uint64_t files_opened;
-    uint64_t files_skipped;   /* by partition or .resource time range */
-    uint64_t chunks_skipped;  /* by statistics or deletions */
+    uint64_t files_skipped;  /* by partition or .resource time range */
+    uint64_t chunks_skipped; /* by statistics or deletions */
     uint64_t pages_decoded;
     uint64_t pages_skipped;
 } QueryCounters;

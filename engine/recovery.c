@@ -165,7 +165,8 @@ static void recover_file(Engine *e, Partition *p, const char *path, bool sequenc
     TsfReader *r;
     TsfErr err = {0};
     struct stat st;
-    int rc = stat(path, &st) == 0 && st.st_size < TSF_HEAD_LEN ? TSF_EINCOMPLETE : tsf_reader_open(path, &r, &err);
+    int rc =
+        stat(path, &st) == 0 && st.st_size < TSF_HEAD_LEN ? TSF_EINCOMPLETE : tsf_reader_open(path, &r, &err);
     if (rc == 0) {
         tsf_reader_close(r);
         ClosedFile *cf = load_closed(path, sequence, version);
@@ -178,8 +179,8 @@ static void recover_file(Engine *e, Partition *p, const char *path, bool sequenc
         g_ptr_array_add(e->recovered, proc);
         if (sequence) note_last_flushed(p, &proc->res);
     } else {
-        fprintf(stderr, "tsfs: %s: cannot be used (%s%s%s); left in place, not served\n", path, tsf_strerror(rc),
-                err.code ? ": " : "", err.code ? err.msg : "");
+        fprintf(stderr, "tsfs: %s: cannot be used (%s%s%s); left in place, not served\n", path,
+                tsf_strerror(rc), err.code ? ": " : "", err.code ? err.msg : "");
     }
 }
 
@@ -259,12 +260,13 @@ static uint64_t get_le64(TsfCursor *c)
  * into a reopened file, or route it again. */
 typedef enum { REPLAY_SKIP, REPLAY_INTO_FILE, REPLAY_ROUTE } ReplayAction;
 
-static ReplayAction replay_action(Engine *e, const char *sgname, int64_t pid, uint64_t version, uint64_t mt_id,
-                                  TsFileProc **proc)
+static ReplayAction replay_action(Engine *e, const char *sgname, int64_t pid, uint64_t version,
+                                  uint64_t mt_id, TsFileProc **proc)
 {
     for (guint i = 0; i < e->recovered->len; i++) {
         TsFileProc *rp = e->recovered->pdata[i];
-        if (rp->version != version || rp->part->id != pid || strcmp(rp->part->sg->name, sgname) != 0) continue;
+        if (rp->version != version || rp->part->id != pid || strcmp(rp->part->sg->name, sgname) != 0)
+            continue;
         if ((int64_t)mt_id <= rp->flushed_mt_id) return REPLAY_SKIP;
         *proc = rp;
         return REPLAY_INTO_FILE;
@@ -274,7 +276,8 @@ static ReplayAction replay_action(Engine *e, const char *sgname, int64_t pid, ui
     for (guint i = 0; p && i < p->closed->len; i++) {
         ClosedFile *cf = p->closed->pdata[i];
         if (cf->version == version)
-            return cf->res.max_plan != INT64_MIN && (int64_t)mt_id <= cf->res.max_plan ? REPLAY_SKIP : REPLAY_ROUTE;
+            return cf->res.max_plan != INT64_MIN && (int64_t)mt_id <= cf->res.max_plan ? REPLAY_SKIP
+                                                                                       : REPLAY_ROUTE;
     }
     return REPLAY_ROUTE;
 }
@@ -344,8 +347,9 @@ static int replay_record(void *ctx, uint64_t segment, const uint8_t *payload, si
         if (rc == 0 && !c.err && n > 0) {
             char *meas = g_strndup((const char *)ms, ml);
             EngineColumn col = {meas, type, values, NULL};
-            int irc = act == REPLAY_INTO_FILE ? eng_apply_column(e, proc, device, meas, type, times, values, n)
-                                              : eng_replay_insert(e, device, times, n, &col);
+            int irc = act == REPLAY_INTO_FILE
+                          ? eng_apply_column(e, proc, device, meas, type, times, values, n)
+                          : eng_replay_insert(e, device, times, n, &col);
             if (irc) fprintf(stderr, "tsfs: WAL: cannot replay %s.%s: %s\n", device, meas, tsf_strerror(irc));
             g_free(meas);
         }

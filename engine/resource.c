@@ -46,10 +46,10 @@
 #include "reader.h"
 #include "tsf_error.h"
 
-#define RES_VERSION 1
-#define RES_TYPE_FILE_012 0   /* 0.12 file time index, read only */
-#define RES_TYPE_DEVICE 1     /* device time index */
-#define RES_MAX_FILE (1u << 30)
+#define RES_VERSION       1
+#define RES_TYPE_FILE_012 0 /* 0.12 file time index, read only */
+#define RES_TYPE_DEVICE   1 /* device time index */
+#define RES_MAX_FILE      (1u << 30)
 
 void resource_init(Resource *r)
 {
@@ -76,8 +76,10 @@ static ptrdiff_t dev_search(const Resource *r, const char *device, size_t len)
         int c = strncmp(name, device, len);
         if (c == 0) c = name[len] ? 1 : 0;
         if (c == 0) return (ptrdiff_t)mid;
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return ~(ptrdiff_t)lo;
 }
@@ -184,8 +186,7 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 static int fsync_parent(const char *path)
 {
     const char *slash = strrchr(path, '/');
-    char *dir = slash ? (slash == path ? strdup("/") : strndup(path, (size_t)(slash - path)))
-                      : strdup(".");
+    char *dir = slash ? (slash == path ? strdup("/") : strndup(path, (size_t)(slash - path))) : strdup(".");
     if (!dir) return -ENOMEM;
     int rc = 0;
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -214,8 +215,10 @@ int resource_write(const Resource *r, const char *tsfile_path)
     if (rc == 0 && fsync(fd) != 0) rc = -errno;
     if (fd >= 0 && close(fd) != 0 && rc == 0) rc = -errno;
     if (rc == 0 && rename(temp, path) != 0) rc = -errno;
-    if (rc == 0) rc = fsync_parent(path);
-    else if (fd >= 0) unlink(temp);
+    if (rc == 0)
+        rc = fsync_parent(path);
+    else if (fd >= 0)
+        unlink(temp);
     g_free(path);
     g_free(temp);
     tsf_buf_free(&b);
@@ -232,9 +235,12 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
     struct stat st;
     uint8_t *buf = NULL;
     size_t n = 0, size = 0;
-    if (fstat(fd, &st) != 0) rc = -errno;
-    else if (!S_ISREG(st.st_mode)) rc = TSF_ECORRUPT;
-    else if ((uint64_t)st.st_size > RES_MAX_FILE) rc = TSF_ECORRUPT;
+    if (fstat(fd, &st) != 0)
+        rc = -errno;
+    else if (!S_ISREG(st.st_mode))
+        rc = TSF_ECORRUPT;
+    else if ((uint64_t)st.st_size > RES_MAX_FILE)
+        rc = TSF_ECORRUPT;
     if (rc == 0) {
         size = (size_t)st.st_size;
         buf = malloc(size ? size : 1);
@@ -243,9 +249,12 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
     while (rc == 0 && n < size) {
         ssize_t got = read(fd, buf + n, size - n);
         if (got < 0 && errno == EINTR) continue;
-        if (got < 0) rc = -errno;
-        else if (got == 0) break; /* shrank: parse what is there */
-        else n += (size_t)got;
+        if (got < 0)
+            rc = -errno;
+        else if (got == 0)
+            break; /* shrank: parse what is there */
+        else
+            n += (size_t)got;
     }
     close(fd);
     if (rc) {
@@ -332,9 +341,12 @@ static int parse(const uint8_t *p, size_t n, Resource *r)
     uint8_t type = tsf_cur_u8(&c);
     if (c.err || version != RES_VERSION) return TSF_ECORRUPT;
     int rc;
-    if (type == RES_TYPE_DEVICE) rc = parse_device_index(&c, r);
-    else if (type == RES_TYPE_FILE_012) rc = parse_file_index(&c, r);
-    else return TSF_ECORRUPT;
+    if (type == RES_TYPE_DEVICE)
+        rc = parse_device_index(&c, r);
+    else if (type == RES_TYPE_FILE_012)
+        rc = parse_file_index(&c, r);
+    else
+        return TSF_ECORRUPT;
     if (rc) return rc;
     r->max_plan = tsf_cur_i64(&c);
     r->min_plan = tsf_cur_i64(&c);
@@ -369,9 +381,9 @@ typedef struct RebuildCtx {
     Resource *r;
     const char *dev; /* current device (points into the reader's memory) */
     size_t dev_len;
-    char *dev_copy;  /* a stable copy of dev: the reader's bytes move */
+    char *dev_copy; /* a stable copy of dev: the reader's bytes move */
     size_t dev_cap;
-    bool have;       /* start/end hold a range for the current device */
+    bool have; /* start/end hold a range for the current device */
     int64_t start, end;
 } RebuildCtx;
 
@@ -386,8 +398,7 @@ static int rebuild_series(void *ctx, const TsfSeriesMeta *sm)
 {
     RebuildCtx *x = ctx;
     if (memchr(sm->device, '\0', sm->device_len)) return TSF_ECORRUPT;
-    if (!x->dev_copy || sm->device_len != x->dev_len ||
-        memcmp(sm->device, x->dev_copy, x->dev_len) != 0) {
+    if (!x->dev_copy || sm->device_len != x->dev_len || memcmp(sm->device, x->dev_copy, x->dev_len) != 0) {
         int rc = flush_device(x);
         if (rc) return rc;
         if (sm->device_len + 1 > x->dev_cap) {

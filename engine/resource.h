@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 typedef struct ResDevice {
-    char *device;  /* owned */
+    char *device; /* owned */
     int64_t start;
     int64_t end;
 } ResDevice;

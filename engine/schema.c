@@ -51,11 +51,11 @@
 
 #include "tsf_error.h"
 
-#define SCHEMA_LOG "schema.log"
-#define SCHEMA_TEMP "schema.log.temp"
-#define SCHEMA_REWRITE_MIN 256    /* never rewrite a log shorter than this */
-#define SCHEMA_REWRITE_FACTOR 4   /* lines per live entry that trigger it */
-#define SCHEMA_MAX_LOG (1u << 30) /* refuse absurd logs instead of reading them */
+#define SCHEMA_LOG            "schema.log"
+#define SCHEMA_TEMP           "schema.log.temp"
+#define SCHEMA_REWRITE_MIN    256        /* never rewrite a log shorter than this */
+#define SCHEMA_REWRITE_FACTOR 4          /* lines per live entry that trigger it */
+#define SCHEMA_MAX_LOG        (1u << 30) /* refuse absurd logs instead of reading them */
 
 /* A name slice: the hash key of storage groups (see sg_of). */
 typedef struct NameRef {
@@ -64,14 +64,14 @@ typedef struct NameRef {
 } NameRef;
 
 typedef struct SgEntry {
-    NameRef ref;     /* first member: the hash key; points at name */
-    int64_t ttl_ms;  /* 0 = none */
+    NameRef ref;    /* first member: the hash key; points at name */
+    int64_t ttl_ms; /* 0 = none */
     char name[];
 } SgEntry;
 
 typedef struct DevEntry {
-    SgEntry *sg;     /* the storage group the device belongs to */
-    GTree *series;   /* measurement -> SeriesEntry*, owns the entries */
+    SgEntry *sg;   /* the storage group the device belongs to */
+    GTree *series; /* measurement -> SeriesEntry*, owns the entries */
     char name[];
 } DevEntry;
 
@@ -92,12 +92,12 @@ struct Schema {
     int err;             /* sticky error, 0 when healthy */
     int walking;         /* depth of foreach callbacks in progress */
 
-    GHashTable *sg_hash; /* NameRef* -> SgEntry* (owns the entries) */
-    GTree *sg_tree;      /* name -> SgEntry* (order only) */
+    GHashTable *sg_hash;  /* NameRef* -> SgEntry* (owns the entries) */
+    GTree *sg_tree;       /* name -> SgEntry* (order only) */
     GHashTable *dev_hash; /* name -> DevEntry* (owns the entries) */
-    GTree *dev_tree;     /* name -> DevEntry* (order only) */
-    size_t nseries;      /* live series */
-    size_t nttl;         /* storage groups with a TTL */
+    GTree *dev_tree;      /* name -> DevEntry* (order only) */
+    size_t nseries;       /* live series */
+    size_t nttl;          /* storage groups with a TTL */
 };
 
 /* ---- names ---------------------------------------------------------------- */
@@ -133,9 +133,15 @@ static int path_levels(const char *path)
     return levels;
 }
 
-bool schema_valid_sg_name(const char *name) { return path_levels(name) >= 1; }
+bool schema_valid_sg_name(const char *name)
+{
+    return path_levels(name) >= 1;
+}
 
-bool schema_valid_device_name(const char *device) { return path_levels(device) >= 2; }
+bool schema_valid_device_name(const char *device)
+{
+    return path_levels(device) >= 2;
+}
 
 TsfEncoding schema_default_encoding(TsfType t)
 {
@@ -209,7 +215,10 @@ static SeriesEntry *series_lookup(Schema *s, const char *device, const char *mea
 
 /* ---- entries (lock held) -------------------------------------------------- */
 
-static void sg_entry_free(gpointer p) { free(p); }
+static void sg_entry_free(gpointer p)
+{
+    free(p);
+}
 
 static void dev_entry_free(gpointer p)
 {
@@ -261,8 +270,8 @@ static void sg_remove(Schema *s, SgEntry *e)
 }
 
 /* Adds a series that was validated and is not there yet. */
-static int series_insert(Schema *s, SgEntry *sg, const char *device, const char *meas,
-                         TsfType type, TsfEncoding enc, TsfCompression comp)
+static int series_insert(Schema *s, SgEntry *sg, const char *device, const char *meas, TsfType type,
+                         TsfEncoding enc, TsfCompression comp)
 {
     DevEntry *d = g_hash_table_lookup(s->dev_hash, device);
     if (!d) {
@@ -328,17 +337,15 @@ static int check_add_sg(Schema *s, const char *sg)
 
 static bool legal_series_types(TsfType type, TsfEncoding enc, TsfCompression comp)
 {
-    return tsf_type_is_valid((int)type) && type != TSF_VECTOR &&
-           tsf_encoding_is_valid((int)enc) && tsf_compression_is_valid((int)comp) &&
-           tsf_encoding_allowed(type, enc);
+    return tsf_type_is_valid((int)type) && type != TSF_VECTOR && tsf_encoding_is_valid((int)enc) &&
+           tsf_compression_is_valid((int)comp) && tsf_encoding_allowed(type, enc);
 }
 
 /* 0 when the series may be added, 1 when an identical one exists, or an error. */
-static int check_add_series(Schema *s, const char *device, const char *meas, TsfType type,
-                            TsfEncoding enc, TsfCompression comp, SgEntry **sg)
+static int check_add_series(Schema *s, const char *device, const char *meas, TsfType type, TsfEncoding enc,
+                            TsfCompression comp, SgEntry **sg)
 {
-    if (!schema_valid_device_name(device) || !meas || !schema_valid_node(meas, strlen(meas)))
-        return -EINVAL;
+    if (!schema_valid_device_name(device) || !meas || !schema_valid_node(meas, strlen(meas))) return -EINVAL;
     if (!legal_series_types(type, enc, comp)) return -EINVAL;
     *sg = sg_containing(s, device);
     if (!*sg) return -EINVAL;
@@ -480,8 +487,7 @@ static int maybe_rewrite(Schema *s)
 {
     if (s->log_lines < s->next_rewrite) return 0;
     size_t live = live_entries(s);
-    if (s->log_lines < SCHEMA_REWRITE_MIN || s->log_lines <= SCHEMA_REWRITE_FACTOR * live)
-        return 0;
+    if (s->log_lines < SCHEMA_REWRITE_MIN || s->log_lines <= SCHEMA_REWRITE_FACTOR * live) return 0;
     int rc = log_rewrite(s);
     if (rc && !s->err) {
         /* Old log still complete: carry on, try again when it has doubled. */
@@ -544,8 +550,7 @@ static int replay_line(Schema *s, char *line)
         int c = tsf_compression_from_name(w[5]);
         if (t < 0 || e < 0 || c < 0) return TSF_ECORRUPT;
         SgEntry *sg;
-        int rc = check_add_series(s, w[1], w[2], (TsfType)t, (TsfEncoding)e,
-                                  (TsfCompression)c, &sg);
+        int rc = check_add_series(s, w[1], w[2], (TsfType)t, (TsfEncoding)e, (TsfCompression)c, &sg);
         if (rc == 1) return 0;
         if (rc) return TSF_ECORRUPT;
         return series_insert(s, sg, w[1], w[2], (TsfType)t, (TsfEncoding)e, (TsfCompression)c);
@@ -766,8 +771,8 @@ void schema_foreach_sg(Schema *s, void (*fn)(void *ctx, const char *sg), void *c
     pthread_mutex_unlock(&s->mu);
 }
 
-int schema_add_series(Schema *s, const char *device, const char *measurement, TsfType type,
-                      TsfEncoding enc, TsfCompression comp)
+int schema_add_series(Schema *s, const char *device, const char *measurement, TsfType type, TsfEncoding enc,
+                      TsfCompression comp)
 {
     SgEntry *sg = NULL;
     int rc = lock_for_change(s);
@@ -786,8 +791,7 @@ int schema_add_series(Schema *s, const char *device, const char *measurement, Ts
 int schema_drop_series(Schema *s, const char *device, const char *measurement)
 {
     int rc = lock_for_change(s);
-    if (rc == 0 && (!device || !measurement || !series_lookup(s, device, measurement)))
-        rc = -ENOENT;
+    if (rc == 0 && (!device || !measurement || !series_lookup(s, device, measurement))) rc = -ENOENT;
     if (rc == 0) rc = append_fmt(s, "DROP_SERIES %s %s\n", device, measurement);
     if (rc == 0) series_remove(s, device, measurement);
     if (rc == 0) rc = maybe_rewrite(s);
@@ -823,8 +827,8 @@ static gboolean walk_dev(gpointer key, gpointer value, gpointer data)
     return FALSE;
 }
 
-void schema_foreach_series(Schema *s, const char *device,
-                           void (*fn)(void *ctx, const SeriesSchema *ss), void *ctx)
+void schema_foreach_series(Schema *s, const char *device, void (*fn)(void *ctx, const SeriesSchema *ss),
+                           void *ctx)
 {
     SeriesWalk w = {fn, ctx};
     pthread_mutex_lock(&s->mu);

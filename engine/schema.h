@@ -34,7 +34,7 @@
 typedef struct Schema Schema;
 
 typedef struct SeriesSchema {
-    const char *device;      /* full path, e.g. root.ln.wf01.wt01 */
+    const char *device; /* full path, e.g. root.ln.wf01.wt01 */
     const char *measurement;
     TsfType type;
     TsfEncoding encoding;
@@ -62,15 +62,15 @@ void schema_foreach_sg(Schema *s, void (*fn)(void *ctx, const char *sg), void *c
 /* Series.  add: -EINVAL bad name / device outside every storage group /
  * illegal type-encoding pair, -EEXIST when it exists with another type
  * (adding an identical one again returns 0). */
-int schema_add_series(Schema *s, const char *device, const char *measurement, TsfType type,
-                      TsfEncoding enc, TsfCompression comp);
+int schema_add_series(Schema *s, const char *device, const char *measurement, TsfType type, TsfEncoding enc,
+                      TsfCompression comp);
 int schema_drop_series(Schema *s, const char *device, const char *measurement);
 /* NULL when unknown. */
 const SeriesSchema *schema_get_series(Schema *s, const char *device, const char *measurement);
 /* fn(ctx, series) for every series of the device (all devices when device
  * is NULL), in (device, measurement) order. */
-void schema_foreach_series(Schema *s, const char *device,
-                           void (*fn)(void *ctx, const SeriesSchema *ss), void *ctx);
+void schema_foreach_series(Schema *s, const char *device, void (*fn)(void *ctx, const SeriesSchema *ss),
+                           void *ctx);
 
 /* Per storage group TTL in ms (0 = none). */
 int schema_set_ttl(Schema *s, const char *sg, int64_t ttl_ms);

@@ -45,8 +45,8 @@ typedef struct Wal Wal;
 
 typedef struct WalOptions {
     WalSyncMode mode;
-    uint32_t batch_ms;     /* BATCH: longest delay before fsync (default 10) */
-    size_t buffer_bytes;   /* records buffered before a write(2) (default 1 MiB) */
+    uint32_t batch_ms;   /* BATCH: longest delay before fsync (default 10) */
+    size_t buffer_bytes; /* records buffered before a write(2) (default 1 MiB) */
 } WalOptions;
 
 /* Opens (creating if needed) the log in dir.  Existing segments are kept
@@ -85,10 +85,10 @@ int wal_discard_before(Wal *w, uint64_t segment);
 
 /* Counters for statistics and tests. */
 typedef struct WalStats {
-    uint64_t records;    /* appended since open */
-    uint64_t bytes;      /* appended since open */
-    uint64_t syncs;      /* fsync calls */
-    uint64_t segments;   /* segment files on disk now */
+    uint64_t records;  /* appended since open */
+    uint64_t bytes;    /* appended since open */
+    uint64_t syncs;    /* fsync calls */
+    uint64_t segments; /* segment files on disk now */
 } WalStats;
 void wal_get_stats(Wal *w, WalStats *st);
 

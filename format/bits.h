@@ -50,7 +50,10 @@ static inline void tsf_bw_put(TsfBitWriter *w, uint64_t v, int n)
     }
 }
 
-static inline void tsf_bw_bit(TsfBitWriter *w, int bit) { tsf_bw_put(w, (uint64_t)(bit != 0), 1); }
+static inline void tsf_bw_bit(TsfBitWriter *w, int bit)
+{
+    tsf_bw_put(w, (uint64_t)(bit != 0), 1);
+}
 
 /* Pads the pending partial byte with zero bits and emits it (no byte when
  * already aligned).  Returns the number of padding bits added. */
@@ -106,9 +109,15 @@ static inline uint64_t tsf_br_get(TsfBitReader *r, int n)
     return (r->acc >> r->nacc) & (((uint64_t)1 << n) - 1);
 }
 
-static inline int tsf_br_bit(TsfBitReader *r) { return (int)tsf_br_get(r, 1); }
+static inline int tsf_br_bit(TsfBitReader *r)
+{
+    return (int)tsf_br_get(r, 1);
+}
 
 /* Drops the bits left in the current byte (moves to a byte boundary). */
-static inline void tsf_br_align(TsfBitReader *r) { r->nacc -= r->nacc % 8; }
+static inline void tsf_br_align(TsfBitReader *r)
+{
+    r->nacc -= r->nacc % 8;
+}
 
 #endif

@@ -38,7 +38,10 @@ static const uint32_t bloom_seeds[8] = {5, 7, 11, 19, 31, 37, 43, 59};
 #define C1 UINT64_C(0x87c37b91114253d5)
 #define C2 UINT64_C(0x4cf5ad432745937f)
 
-static inline uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+static inline uint64_t rotl64(uint64_t x, int r)
+{
+    return (x << r) | (x >> (64 - r));
+}
 
 static inline uint64_t fmix64(uint64_t k)
 {
@@ -73,10 +76,20 @@ typedef struct MurmurState {
 static inline void murmur_block(MurmurState *m, const uint8_t *b)
 {
     uint64_t k1 = load64le(b), k2 = load64le(b + 8);
-    k1 *= C1; k1 = rotl64(k1, 31); k1 *= C2; m->h1 ^= k1;
-    m->h1 = rotl64(m->h1, 27); m->h1 += m->h2; m->h1 = m->h1 * 5 + 0x52dce729;
-    k2 *= C2; k2 = rotl64(k2, 33); k2 *= C1; m->h2 ^= k2;
-    m->h2 = rotl64(m->h2, 31); m->h2 += m->h1; m->h2 = m->h2 * 5 + 0x38495ab5;
+    k1 *= C1;
+    k1 = rotl64(k1, 31);
+    k1 *= C2;
+    m->h1 ^= k1;
+    m->h1 = rotl64(m->h1, 27);
+    m->h1 += m->h2;
+    m->h1 = m->h1 * 5 + 0x52dce729;
+    k2 *= C2;
+    k2 = rotl64(k2, 33);
+    k2 *= C1;
+    m->h2 ^= k2;
+    m->h2 = rotl64(m->h2, 31);
+    m->h2 += m->h1;
+    m->h2 = m->h2 * 5 + 0x38495ab5;
 }
 
 static void murmur_feed(MurmurState *m, const uint8_t *p, size_t n)
@@ -98,7 +111,10 @@ static void murmur_feed(MurmurState *m, const uint8_t *p, size_t n)
 }
 
 /* Sign extension of a tail byte: the reference's deviation. */
-static inline uint64_t sext(uint8_t b) { return (uint64_t)(int64_t)(int8_t)b; }
+static inline uint64_t sext(uint8_t b)
+{
+    return (uint64_t)(int64_t)(int8_t)b;
+}
 
 static int32_t murmur_finish(MurmurState *m)
 {
@@ -106,9 +122,19 @@ static int32_t murmur_finish(MurmurState *m)
     size_t r = m->fill;
     uint64_t k1 = 0, k2 = 0, h1 = m->h1, h2 = m->h2;
     for (size_t j = r; j > 8; j--) k2 ^= sext(t[j - 1]) << (8 * (j - 9));
-    if (r > 8) { k2 *= C2; k2 = rotl64(k2, 33); k2 *= C1; h2 ^= k2; }
+    if (r > 8) {
+        k2 *= C2;
+        k2 = rotl64(k2, 33);
+        k2 *= C1;
+        h2 ^= k2;
+    }
     for (size_t j = r < 8 ? r : 8; j > 0; j--) k1 ^= sext(t[j - 1]) << (8 * (j - 1));
-    if (r > 0) { k1 *= C1; k1 = rotl64(k1, 31); k1 *= C2; h1 ^= k1; }
+    if (r > 0) {
+        k1 *= C1;
+        k1 = rotl64(k1, 31);
+        k1 *= C2;
+        h1 ^= k1;
+    }
     h1 ^= (uint64_t)m->total;
     h2 ^= (uint64_t)m->total;
     h1 += h2;
@@ -228,11 +254,9 @@ void tsf_bloom_add(TsfBloom *b, const void *key, size_t len)
     add_pieces(b, &pc, 1);
 }
 
-void tsf_bloom_add_series(TsfBloom *b, const char *device, size_t dlen, const char *meas,
-                          size_t mlen)
+void tsf_bloom_add_series(TsfBloom *b, const char *device, size_t dlen, const char *meas, size_t mlen)
 {
-    Piece pc[3] = {{(const uint8_t *)device, dlen}, {(const uint8_t *)".", 1},
-                   {(const uint8_t *)meas, mlen}};
+    Piece pc[3] = {{(const uint8_t *)device, dlen}, {(const uint8_t *)".", 1}, {(const uint8_t *)meas, mlen}};
     add_pieces(b, pc, 3);
 }
 
@@ -242,11 +266,10 @@ bool tsf_bloom_may_contain(const TsfBloom *b, const void *key, size_t len)
     return contains_pieces(b, &pc, 1);
 }
 
-bool tsf_bloom_may_contain_series(const TsfBloom *b, const char *device, size_t dlen,
-                                  const char *meas, size_t mlen)
+bool tsf_bloom_may_contain_series(const TsfBloom *b, const char *device, size_t dlen, const char *meas,
+                                  size_t mlen)
 {
-    Piece pc[3] = {{(const uint8_t *)device, dlen}, {(const uint8_t *)".", 1},
-                   {(const uint8_t *)meas, mlen}};
+    Piece pc[3] = {{(const uint8_t *)device, dlen}, {(const uint8_t *)".", 1}, {(const uint8_t *)meas, mlen}};
     return contains_pieces(b, pc, 3);
 }
 

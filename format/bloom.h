@@ -33,11 +33,10 @@ void tsf_bloom_free(TsfBloom *b);
 void tsf_bloom_add(TsfBloom *b, const void *key, size_t len);
 /* Convenience: adds "device" "." "measurement" without building the string
  * on the heap. */
-void tsf_bloom_add_series(TsfBloom *b, const char *device, size_t dlen,
-                          const char *meas, size_t mlen);
+void tsf_bloom_add_series(TsfBloom *b, const char *device, size_t dlen, const char *meas, size_t mlen);
 bool tsf_bloom_may_contain(const TsfBloom *b, const void *key, size_t len);
-bool tsf_bloom_may_contain_series(const TsfBloom *b, const char *device, size_t dlen,
-                                  const char *meas, size_t mlen);
+bool tsf_bloom_may_contain_series(const TsfBloom *b, const char *device, size_t dlen, const char *meas,
+                                  size_t mlen);
 
 /* Serialized form (spec §4.5.5).  version 3 always writes size and k;
  * version 4 writes them only when byteLength > 0. */

@@ -31,11 +31,18 @@ typedef struct TsfBuf {
     int err;       /* sticky: -ENOMEM after a failed growth, else 0 */
 } TsfBuf;
 
-#define TSF_BUF_INIT {NULL, 0, 0, 0}
+#define TSF_BUF_INIT                                                                                         \
+    {                                                                                                        \
+        NULL, 0, 0, 0                                                                                        \
+    }
 
 void tsf_buf_free(TsfBuf *b);
 /* Empties the buffer but keeps its memory for reuse. */
-static inline void tsf_buf_reset(TsfBuf *b) { b->len = 0; b->err = 0; }
+static inline void tsf_buf_reset(TsfBuf *b)
+{
+    b->len = 0;
+    b->err = 0;
+}
 /* Grows so that `extra` more bytes fit; returns 0 or -ENOMEM (also sticky). */
 int tsf_buf_grow(TsfBuf *b, size_t extra);
 
@@ -60,8 +67,10 @@ static inline void tsf_buf_put_u8(TsfBuf *b, uint8_t v)
 
 static inline void tsf_be_store32(uint8_t *p, uint32_t v)
 {
-    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);  p[3] = (uint8_t)v;
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
 }
 static inline void tsf_be_store64(uint8_t *p, uint64_t v)
 {
@@ -106,7 +115,10 @@ static inline void tsf_buf_put_f64(TsfBuf *b, double d)
 static inline size_t tsf_uvarint64_store(uint8_t *p, uint64_t v)
 {
     size_t n = 0;
-    while (v >= 0x80) { p[n++] = (uint8_t)(v | 0x80); v >>= 7; }
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
     p[n++] = (uint8_t)v;
     return n;
 }
@@ -170,7 +182,10 @@ static inline TsfCursor tsf_cursor(const void *p, size_t n)
     TsfCursor c = {(const uint8_t *)p, (const uint8_t *)p + n, 0};
     return c;
 }
-static inline size_t tsf_cur_left(const TsfCursor *c) { return (size_t)(c->end - c->p); }
+static inline size_t tsf_cur_left(const TsfCursor *c)
+{
+    return (size_t)(c->end - c->p);
+}
 
 /* Ensures n bytes are readable; on failure marks the cursor and returns false. */
 static inline bool tsf_cur_need(TsfCursor *c, size_t n)
@@ -209,8 +224,14 @@ static inline uint64_t tsf_cur_be64(TsfCursor *c)
     c->p += 8;
     return v;
 }
-static inline int32_t tsf_cur_i32(TsfCursor *c) { return (int32_t)tsf_cur_be32(c); }
-static inline int64_t tsf_cur_i64(TsfCursor *c) { return (int64_t)tsf_cur_be64(c); }
+static inline int32_t tsf_cur_i32(TsfCursor *c)
+{
+    return (int32_t)tsf_cur_be32(c);
+}
+static inline int64_t tsf_cur_i64(TsfCursor *c)
+{
+    return (int64_t)tsf_cur_be64(c);
+}
 static inline float tsf_cur_f32(TsfCursor *c)
 {
     uint32_t u = tsf_cur_be32(c);
@@ -229,7 +250,10 @@ static inline double tsf_cur_f64(TsfCursor *c)
 uint32_t tsf_cur_uvarint(TsfCursor *c);
 /* Unsigned LEB128 of at most 10 bytes (a 64-bit quantity). */
 uint64_t tsf_cur_uvarint64(TsfCursor *c);
-static inline int32_t tsf_cur_varint(TsfCursor *c) { return tsf_unzigzag32(tsf_cur_uvarint(c)); }
+static inline int32_t tsf_cur_varint(TsfCursor *c)
+{
+    return tsf_unzigzag32(tsf_cur_uvarint(c));
+}
 
 /* VarStr (spec §0.3).  Sets *s to point into the cursor's memory and *n to
  * its length.  Returns false for a null string (negative length) or error;

@@ -86,7 +86,10 @@ static int compress_gzip(const uint8_t *in, size_t n, TsfBuf *out)
         /* Room for the whole remaining output at once (deflateBound is a
          * true upper bound), at most one zlib slice. */
         size_t want = deflateBound(&zs, (uLong)(in_left < ZLIB_SLICE ? in_left : ZLIB_SLICE)) + 64;
-        if (!tsf_buf_reserve(out, want)) { rc = out->err; break; }
+        if (!tsf_buf_reserve(out, want)) {
+            rc = out->err;
+            break;
+        }
         size_t room = out->cap - out->len;
         if (room > ZLIB_SLICE) room = ZLIB_SLICE;
         zs.next_out = out->data + out->len;
@@ -115,8 +118,8 @@ static int compress_lz4(const uint8_t *in, size_t n, TsfBuf *out)
     int bound = LZ4_compressBound((int)n);
     if (!tsf_buf_reserve(out, (size_t)bound)) return out->err;
     char dummy = 0;
-    int clen = LZ4_compress_default(in ? (const char *)in : &dummy,
-                                    (char *)out->data + out->len, (int)n, bound);
+    int clen =
+        LZ4_compress_default(in ? (const char *)in : &dummy, (char *)out->data + out->len, (int)n, bound);
     if (clen <= 0) return TSF_EINVAL;
     out->len += (size_t)clen;
     return 0;
@@ -249,7 +252,10 @@ static int uncompress_gzip(const uint8_t *in, size_t n, uint8_t *out, size_t out
             if (probing || out_left == 0) rc = 0;
             break;
         }
-        if (zr == Z_MEM_ERROR) { rc = -ENOMEM; break; }
+        if (zr == Z_MEM_ERROR) {
+            rc = -ENOMEM;
+            break;
+        }
         /* Z_BUF_ERROR means no progress was possible although output room
          * remains: the input ended before the member did (truncated).
          * Anything else but Z_OK is malformed data. */
@@ -263,8 +269,7 @@ static int uncompress_lz4(const uint8_t *in, size_t n, uint8_t *out, size_t out_
 {
     if (n > (size_t)INT_MAX || out_len > (size_t)INT_MAX || n == 0) return TSF_ECORRUPT;
     char dummy = 0;
-    int got = LZ4_decompress_safe((const char *)in, out_len ? (char *)out : &dummy, (int)n,
-                                  (int)out_len);
+    int got = LZ4_decompress_safe((const char *)in, out_len ? (char *)out : &dummy, (int)n, (int)out_len);
     return got >= 0 && (size_t)got == out_len ? 0 : TSF_ECORRUPT;
 }
 

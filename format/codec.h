@@ -21,7 +21,6 @@ int tsf_compress(TsfCompression c, const uint8_t *in, size_t n, TsfBuf *out);
 /* Decompresses [in, in+n) into exactly out_len bytes at out.  Returns 0, or
  * TSF_ECORRUPT when the input is malformed or does not produce exactly
  * out_len bytes, or TSF_EUNSUPPORTED. Never writes past out+out_len. */
-int tsf_uncompress(TsfCompression c, const uint8_t *in, size_t n, uint8_t *out,
-                   size_t out_len);
+int tsf_uncompress(TsfCompression c, const uint8_t *in, size_t n, uint8_t *out, size_t out_len);
 
 #endif

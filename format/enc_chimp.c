@@ -45,13 +45,13 @@
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
-static const uint8_t lead_round[65] = {
-    0,  0,  0,  0,  0,  0,  0,  0,  8,  8,  8,  8,  12, 12, 12, 12, 16, 16, 18, 18, 20, 20,
-    22, 22, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24,
-    24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24};
-static const uint8_t lead_code[65] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7,
-    7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7};
+static const uint8_t lead_round[65] = {0,  0,  0,  0,  0,  0,  0,  0,  8,  8,  8,  8,  12, 12, 12, 12, 16,
+                                       16, 18, 18, 20, 20, 22, 22, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24,
+                                       24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24,
+                                       24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24};
+static const uint8_t lead_code[65] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 4, 4, 5, 5,
+                                      6, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+                                      7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7};
 static const uint8_t lead_value[8] = {0, 8, 12, 16, 18, 20, 22, 24};
 
 /* ---- bit reader (see enc_gorilla.c) --------------------------------------- */
@@ -132,168 +132,168 @@ static void cw_finish(CWriter *w)
  * W: value width; T: value type; LOG2: ring index bits; SB: sig field bits;
  * TH: threshold; CLZ/CTZ: count builtins. */
 
-#define CHIMP_CODEC(SUF, W, T, LOG2, SB, TH, CLZ, CTZ)                                         \
-    enum { P_##SUF = 1 << LOG2, KEYS_##SUF = 1 << (TH + 1) };                                  \
-                                                                                               \
-    typedef struct {                                                                           \
-        T ring[P_##SUF]; /* last P values, ring[cur] is the latest */                          \
-        T prev;                                                                                \
-        unsigned cur;                                                                          \
-        size_t pos; /* bit position */                                                         \
-        int slz;    /* stored leading zeros for '10' (W: none, reads 0 bits) */                \
-    } CState##SUF;                                                                             \
-                                                                                               \
-    ALWAYS_INLINE int step##SUF(CState##SUF *s, const uint8_t *p, size_t len, int fast)        \
-    {                                                                                          \
-        uint64_t w = peek(p, len, s->pos, fast);                                               \
-        T v;                                                                                   \
-        switch (w >> 62) {                                                                     \
-        case 0:                                                                                \
-            v = s->ring[(w >> (62 - LOG2)) & (P_##SUF - 1)];                                   \
-            s->pos += 2 + LOG2;                                                                \
-            break;                                                                             \
-        case 1: {                                                                              \
-            unsigned idx = (unsigned)(w >> (62 - LOG2)) & (P_##SUF - 1);                       \
-            int lz = lead_value[(w >> (59 - LOG2)) & 7];                                       \
-            int sig = (int)(w >> (59 - LOG2 - SB)) & ((1 << SB) - 1);                          \
-            if (sig == 0) sig = W;                                                             \
-            if (lz + sig > W) return TSF_ECORRUPT;                                             \
-            s->slz = lz;                                                                       \
-            s->pos += 2 + LOG2 + 3 + SB;                                                       \
-            T x = (T)read_bits(p, len, s->pos, sig, fast);                                     \
-            s->pos += (size_t)sig;                                                             \
-            v = s->ring[idx] ^ (T)(x << (W - lz - sig));                                       \
-            break;                                                                             \
-        }                                                                                      \
-        case 2:                                                                                \
-            s->pos += 2;                                                                       \
-            v = s->prev ^ (T)read_bits(p, len, s->pos, W - s->slz, fast);                      \
-            s->pos += (size_t)(W - s->slz);                                                    \
-            break;                                                                             \
-        default:                                                                               \
-            s->slz = lead_value[(w >> 59) & 7];                                                \
-            s->pos += 5;                                                                       \
-            v = s->prev ^ (T)read_bits(p, len, s->pos, W - s->slz, fast);                      \
-            s->pos += (size_t)(W - s->slz);                                                    \
-            break;                                                                             \
-        }                                                                                      \
-        s->cur = (s->cur + 1) & (P_##SUF - 1);                                                 \
-        s->ring[s->cur] = v;                                                                   \
-        s->prev = v;                                                                           \
-        return 0;                                                                              \
-    }                                                                                          \
-                                                                                               \
-    static int decode##SUF(const uint8_t *p, size_t len, size_t n, void *out)                  \
-    {                                                                                          \
-        if (n == 0) return 0;                                                                  \
-        if (len < W / 8) return TSF_ECORRUPT;                                                  \
-        CState##SUF s;                                                                         \
-        memset(&s, 0, sizeof(s));                                                              \
-        s.prev = (T)(W == 64 ? tsf_be_load64(p) : tsf_be_load32(p));                           \
-        s.ring[0] = s.prev;                                                                    \
-        s.pos = W;                                                                             \
-        s.slz = W;                                                                             \
-        uint8_t *o = out;                                                                      \
-        memcpy(o, &s.prev, sizeof(T));                                                         \
-        size_t i = 1;                                                                          \
-        /* a value spans at most 2 + 7 + 3 + 6 + 64 bits, 2 peeks of 8 bytes */                \
-        while (i < n && (s.pos >> 3) + 24 <= len) {                                            \
-            if (step##SUF(&s, p, len, 1)) return TSF_ECORRUPT;                                 \
-            memcpy(o + sizeof(T) * i, &s.prev, sizeof(T));                                     \
-            i++;                                                                               \
-        }                                                                                      \
-        size_t limit = len * 8;                                                                \
-        while (i < n) {                                                                        \
-            if (step##SUF(&s, p, len, 0) || s.pos > limit) return TSF_ECORRUPT;                \
-            memcpy(o + sizeof(T) * i, &s.prev, sizeof(T));                                     \
-            i++;                                                                               \
-        }                                                                                      \
-        /* the terminator entry and the byte the reference reads after it */                   \
-        if (step##SUF(&s, p, len, 0)) return TSF_ECORRUPT;                                     \
-        if ((s.pos >> 3) + 1 > len) return TSF_ECORRUPT;                                       \
-        return 0;                                                                              \
-    }                                                                                          \
-                                                                                               \
-    typedef struct {                                                                           \
-        T ring[P_##SUF];                                                                       \
-        uint32_t *index_of; /* KEYS entries: position of the last value with that key */       \
-        uint32_t index;     /* position of the previous value */                               \
-        int slz;            /* stored rounded leading zeros, W + 1 or more: none */            \
-    } CEnc##SUF;                                                                               \
-                                                                                               \
-    static void put_value##SUF(CEnc##SUF *e, CWriter *w, T v)                                  \
-    {                                                                                          \
-        unsigned key = (unsigned)v & (KEYS_##SUF - 1);                                         \
-        uint32_t hit = e->index_of[key];                                                       \
-        unsigned ref = e->index & (P_##SUF - 1);                                               \
-        T x = e->ring[ref] ^ v;                                                                \
-        int tz = 0;                                                                            \
-        if (e->index - hit < P_##SUF) {                                                        \
-            T hx = v ^ e->ring[hit & (P_##SUF - 1)];                                           \
-            int htz = hx ? CTZ(hx) : W;                                                        \
-            if (htz > TH) {                                                                    \
-                ref = hit & (P_##SUF - 1);                                                     \
-                x = hx;                                                                        \
-                tz = htz;                                                                      \
-            }                                                                                  \
-        }                                                                                      \
-        if (x == 0) {                                                                          \
-            put32(w, ref, 2 + LOG2);                                                           \
-            e->slz = W + 1;                                                                    \
-        } else {                                                                               \
-            int lz = lead_round[CLZ(x)];                                                       \
-            if (tz > TH) {                                                                     \
-                int sig = W - lz - tz;                                                         \
-                uint64_t head = ((uint64_t)(P_##SUF + ref) << (3 + SB)) |                      \
-                                ((uint64_t)lead_code[lz] << SB) | (uint64_t)sig;               \
-                put32(w, head, 2 + LOG2 + 3 + SB);                                             \
-                put64(w, (uint64_t)(x >> tz), sig);                                            \
-                e->slz = W + 1;                                                                \
-            } else if (lz == e->slz) {                                                         \
-                put32(w, 2, 2);                                                                \
-                put64(w, (uint64_t)x, W - lz);                                                 \
-            } else {                                                                           \
-                e->slz = lz;                                                                   \
-                put32(w, 24u + lead_code[lz], 5);                                              \
-                put64(w, (uint64_t)x, W - lz);                                                 \
-            }                                                                                  \
-        }                                                                                      \
-        e->index++;                                                                            \
-        e->ring[e->index & (P_##SUF - 1)] = v;                                                 \
-        e->index_of[key] = e->index;                                                           \
-    }                                                                                          \
-                                                                                               \
-    static int encode##SUF(const void *values, size_t n, T terminator, TsfBuf *out)            \
-    {                                                                                          \
-        if (n >= UINT32_MAX) return TSF_EINVAL; /* positions are 32-bit, as the reference's */ \
-        size_t per = (2 + LOG2 + 3 + SB + W + 7) / 8;                                          \
-        if (n > (SIZE_MAX - 64) / per - 2) return -ENOMEM;                                     \
-        if (!tsf_buf_reserve(out, (n + 2) * per + 16)) return out->err ? out->err : -ENOMEM;   \
-        CEnc##SUF e;                                                                           \
-        memset(&e, 0, sizeof(e));                                                              \
-        e.index_of = calloc(KEYS_##SUF, sizeof(uint32_t));                                     \
-        if (!e.index_of) {                                                                     \
-            out->err = -ENOMEM;                                                                \
-            return -ENOMEM;                                                                    \
-        }                                                                                      \
-        e.slz = 1 << 30;                                                                       \
-        CWriter w = {out->data + out->len, 0, 0};                                              \
-        const uint8_t *in = values;                                                            \
-        T first = terminator;                                                                  \
-        if (n > 0) memcpy(&first, in, sizeof(T));                                              \
-        put64(&w, (uint64_t)first, W);                                                         \
-        e.ring[0] = first;                                                                     \
-        e.index_of[(unsigned)first & (KEYS_##SUF - 1)] = 0;                                    \
-        for (size_t i = 1; i < n; i++) {                                                       \
-            T v;                                                                               \
-            memcpy(&v, in + sizeof(T) * i, sizeof(T));                                         \
-            put_value##SUF(&e, &w, v);                                                         \
-        }                                                                                      \
-        if (n > 0) put_value##SUF(&e, &w, terminator);                                         \
-        cw_finish(&w);                                                                         \
-        out->len = (size_t)(w.dst - out->data);                                                \
-        free(e.index_of);                                                                      \
-        return 0;                                                                              \
+#define CHIMP_CODEC(SUF, W, T, LOG2, SB, TH, CLZ, CTZ)                                                       \
+    enum { P_##SUF = 1 << LOG2, KEYS_##SUF = 1 << (TH + 1) };                                                \
+                                                                                                             \
+    typedef struct {                                                                                         \
+        T ring[P_##SUF]; /* last P values, ring[cur] is the latest */                                        \
+        T prev;                                                                                              \
+        unsigned cur;                                                                                        \
+        size_t pos; /* bit position */                                                                       \
+        int slz;    /* stored leading zeros for '10' (W: none, reads 0 bits) */                              \
+    } CState##SUF;                                                                                           \
+                                                                                                             \
+    ALWAYS_INLINE int step##SUF(CState##SUF *s, const uint8_t *p, size_t len, int fast)                      \
+    {                                                                                                        \
+        uint64_t w = peek(p, len, s->pos, fast);                                                             \
+        T v;                                                                                                 \
+        switch (w >> 62) {                                                                                   \
+        case 0:                                                                                              \
+            v = s->ring[(w >> (62 - LOG2)) & (P_##SUF - 1)];                                                 \
+            s->pos += 2 + LOG2;                                                                              \
+            break;                                                                                           \
+        case 1: {                                                                                            \
+            unsigned idx = (unsigned)(w >> (62 - LOG2)) & (P_##SUF - 1);                                     \
+            int lz = lead_value[(w >> (59 - LOG2)) & 7];                                                     \
+            int sig = (int)(w >> (59 - LOG2 - SB)) & ((1 << SB) - 1);                                        \
+            if (sig == 0) sig = W;                                                                           \
+            if (lz + sig > W) return TSF_ECORRUPT;                                                           \
+            s->slz = lz;                                                                                     \
+            s->pos += 2 + LOG2 + 3 + SB;                                                                     \
+            T x = (T)read_bits(p, len, s->pos, sig, fast);                                                   \
+            s->pos += (size_t)sig;                                                                           \
+            v = s->ring[idx] ^ (T)(x << (W - lz - sig));                                                     \
+            break;                                                                                           \
+        }                                                                                                    \
+        case 2:                                                                                              \
+            s->pos += 2;                                                                                     \
+            v = s->prev ^ (T)read_bits(p, len, s->pos, W - s->slz, fast);                                    \
+            s->pos += (size_t)(W - s->slz);                                                                  \
+            break;                                                                                           \
+        default:                                                                                             \
+            s->slz = lead_value[(w >> 59) & 7];                                                              \
+            s->pos += 5;                                                                                     \
+            v = s->prev ^ (T)read_bits(p, len, s->pos, W - s->slz, fast);                                    \
+            s->pos += (size_t)(W - s->slz);                                                                  \
+            break;                                                                                           \
+        }                                                                                                    \
+        s->cur = (s->cur + 1) & (P_##SUF - 1);                                                               \
+        s->ring[s->cur] = v;                                                                                 \
+        s->prev = v;                                                                                         \
+        return 0;                                                                                            \
+    }                                                                                                        \
+                                                                                                             \
+    static int decode##SUF(const uint8_t *p, size_t len, size_t n, void *out)                                \
+    {                                                                                                        \
+        if (n == 0) return 0;                                                                                \
+        if (len < W / 8) return TSF_ECORRUPT;                                                                \
+        CState##SUF s;                                                                                       \
+        memset(&s, 0, sizeof(s));                                                                            \
+        s.prev = (T)(W == 64 ? tsf_be_load64(p) : tsf_be_load32(p));                                         \
+        s.ring[0] = s.prev;                                                                                  \
+        s.pos = W;                                                                                           \
+        s.slz = W;                                                                                           \
+        uint8_t *o = out;                                                                                    \
+        memcpy(o, &s.prev, sizeof(T));                                                                       \
+        size_t i = 1;                                                                                        \
+        /* a value spans at most 2 + 7 + 3 + 6 + 64 bits, 2 peeks of 8 bytes */                              \
+        while (i < n && (s.pos >> 3) + 24 <= len) {                                                          \
+            if (step##SUF(&s, p, len, 1)) return TSF_ECORRUPT;                                               \
+            memcpy(o + sizeof(T) * i, &s.prev, sizeof(T));                                                   \
+            i++;                                                                                             \
+        }                                                                                                    \
+        size_t limit = len * 8;                                                                              \
+        while (i < n) {                                                                                      \
+            if (step##SUF(&s, p, len, 0) || s.pos > limit) return TSF_ECORRUPT;                              \
+            memcpy(o + sizeof(T) * i, &s.prev, sizeof(T));                                                   \
+            i++;                                                                                             \
+        }                                                                                                    \
+        /* the terminator entry and the byte the reference reads after it */                                 \
+        if (step##SUF(&s, p, len, 0)) return TSF_ECORRUPT;                                                   \
+        if ((s.pos >> 3) + 1 > len) return TSF_ECORRUPT;                                                     \
+        return 0;                                                                                            \
+    }                                                                                                        \
+                                                                                                             \
+    typedef struct {                                                                                         \
+        T ring[P_##SUF];                                                                                     \
+        uint32_t *index_of; /* KEYS entries: position of the last value with that key */                     \
+        uint32_t index;     /* position of the previous value */                                             \
+        int slz;            /* stored rounded leading zeros, W + 1 or more: none */                          \
+    } CEnc##SUF;                                                                                             \
+                                                                                                             \
+    static void put_value##SUF(CEnc##SUF *e, CWriter *w, T v)                                                \
+    {                                                                                                        \
+        unsigned key = (unsigned)v & (KEYS_##SUF - 1);                                                       \
+        uint32_t hit = e->index_of[key];                                                                     \
+        unsigned ref = e->index & (P_##SUF - 1);                                                             \
+        T x = e->ring[ref] ^ v;                                                                              \
+        int tz = 0;                                                                                          \
+        if (e->index - hit < P_##SUF) {                                                                      \
+            T hx = v ^ e->ring[hit & (P_##SUF - 1)];                                                         \
+            int htz = hx ? CTZ(hx) : W;                                                                      \
+            if (htz > TH) {                                                                                  \
+                ref = hit & (P_##SUF - 1);                                                                   \
+                x = hx;                                                                                      \
+                tz = htz;                                                                                    \
+            }                                                                                                \
+        }                                                                                                    \
+        if (x == 0) {                                                                                        \
+            put32(w, ref, 2 + LOG2);                                                                         \
+            e->slz = W + 1;                                                                                  \
+        } else {                                                                                             \
+            int lz = lead_round[CLZ(x)];                                                                     \
+            if (tz > TH) {                                                                                   \
+                int sig = W - lz - tz;                                                                       \
+                uint64_t head = ((uint64_t)(P_##SUF + ref) << (3 + SB)) | ((uint64_t)lead_code[lz] << SB) |  \
+                                (uint64_t)sig;                                                               \
+                put32(w, head, 2 + LOG2 + 3 + SB);                                                           \
+                put64(w, (uint64_t)(x >> tz), sig);                                                          \
+                e->slz = W + 1;                                                                              \
+            } else if (lz == e->slz) {                                                                       \
+                put32(w, 2, 2);                                                                              \
+                put64(w, (uint64_t)x, W - lz);                                                               \
+            } else {                                                                                         \
+                e->slz = lz;                                                                                 \
+                put32(w, 24u + lead_code[lz], 5);                                                            \
+                put64(w, (uint64_t)x, W - lz);                                                               \
+            }                                                                                                \
+        }                                                                                                    \
+        e->index++;                                                                                          \
+        e->ring[e->index & (P_##SUF - 1)] = v;                                                               \
+        e->index_of[key] = e->index;                                                                         \
+    }                                                                                                        \
+                                                                                                             \
+    static int encode##SUF(const void *values, size_t n, T terminator, TsfBuf *out)                          \
+    {                                                                                                        \
+        if (n >= UINT32_MAX) return TSF_EINVAL; /* positions are 32-bit, as the reference's */               \
+        size_t per = (2 + LOG2 + 3 + SB + W + 7) / 8;                                                        \
+        if (n > (SIZE_MAX - 64) / per - 2) return -ENOMEM;                                                   \
+        if (!tsf_buf_reserve(out, (n + 2) * per + 16)) return out->err ? out->err : -ENOMEM;                 \
+        CEnc##SUF e;                                                                                         \
+        memset(&e, 0, sizeof(e));                                                                            \
+        e.index_of = calloc(KEYS_##SUF, sizeof(uint32_t));                                                   \
+        if (!e.index_of) {                                                                                   \
+            out->err = -ENOMEM;                                                                              \
+            return -ENOMEM;                                                                                  \
+        }                                                                                                    \
+        e.slz = 1 << 30;                                                                                     \
+        CWriter w = {out->data + out->len, 0, 0};                                                            \
+        const uint8_t *in = values;                                                                          \
+        T first = terminator;                                                                                \
+        if (n > 0) memcpy(&first, in, sizeof(T));                                                            \
+        put64(&w, (uint64_t)first, W);                                                                       \
+        e.ring[0] = first;                                                                                   \
+        e.index_of[(unsigned)first & (KEYS_##SUF - 1)] = 0;                                                  \
+        for (size_t i = 1; i < n; i++) {                                                                     \
+            T v;                                                                                             \
+            memcpy(&v, in + sizeof(T) * i, sizeof(T));                                                       \
+            put_value##SUF(&e, &w, v);                                                                       \
+        }                                                                                                    \
+        if (n > 0) put_value##SUF(&e, &w, terminator);                                                       \
+        cw_finish(&w);                                                                                       \
+        out->len = (size_t)(w.dst - out->data);                                                              \
+        free(e.index_of);                                                                                    \
+        return 0;                                                                                            \
     }
 
 CHIMP_CODEC(64, 64, uint64_t, 7, 6, 13, __builtin_clzll, __builtin_ctzll)
@@ -301,8 +301,7 @@ CHIMP_CODEC(32, 32, uint32_t, 6, 5, 11, __builtin_clz, __builtin_ctz)
 
 /* ---- entry points ------------------------------------------------------------ */
 
-int tsf_chimp_encode(TsfType type, const void *values, size_t n, const TsfEncodeOpts *opts,
-                     TsfBuf *out)
+int tsf_chimp_encode(TsfType type, const void *values, size_t n, const TsfEncodeOpts *opts, TsfBuf *out)
 {
     (void)opts;
     switch (type) {

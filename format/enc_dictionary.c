@@ -35,8 +35,7 @@ static bool bin_equal(const TsfBin *a, const TsfBin *b)
     return a->len == b->len && (a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0);
 }
 
-int tsf_dictionary_encode(TsfType type, const void *values, size_t n, const TsfEncodeOpts *opts,
-                          TsfBuf *out)
+int tsf_dictionary_encode(TsfType type, const void *values, size_t n, const TsfEncodeOpts *opts, TsfBuf *out)
 {
     (void)opts;
     if (type != TSF_TEXT && type != TSF_STRING) return TSF_EUNSUPPORTED;
@@ -110,7 +109,10 @@ int tsf_dictionary_decode(TsfType type, const uint8_t *p, size_t len, size_t n, 
     for (int32_t e = 0; e < count; e++) {
         const uint8_t *s;
         uint32_t l;
-        if (!tsf_cur_varstr(&c, &s, &l)) { rc = TSF_ECORRUPT; goto out_free; }
+        if (!tsf_cur_varstr(&c, &s, &l)) {
+            rc = TSF_ECORRUPT;
+            goto out_free;
+        }
         ent[e].ptr = s;
         ent[e].len = l;
     }
@@ -118,7 +120,10 @@ int tsf_dictionary_decode(TsfType type, const uint8_t *p, size_t len, size_t n, 
     if (rc) goto out_free;
     TsfBin *o = out;
     for (size_t i = 0; i < n; i++) {
-        if (idx[i] < 0 || idx[i] >= count) { rc = TSF_ECORRUPT; goto out_free; }
+        if (idx[i] < 0 || idx[i] >= count) {
+            rc = TSF_ECORRUPT;
+            goto out_free;
+        }
         o[i] = ent[idx[i]];
     }
 out_free:

@@ -379,8 +379,7 @@ int tsf_gorilla_decode_u64(const uint8_t *p, size_t len, size_t n, uint64_t *out
     return decode64(p, len, n, out, used);
 }
 
-int tsf_gorilla_encode(TsfType type, const void *values, size_t n, const TsfEncodeOpts *opts,
-                       TsfBuf *out)
+int tsf_gorilla_encode(TsfType type, const void *values, size_t n, const TsfEncodeOpts *opts, TsfBuf *out)
 {
     (void)opts;
     switch (type) {

@@ -220,8 +220,7 @@ static int encode(int width, const void *values, size_t n, TsfBuf *out)
 
 /* ---- entry points ------------------------------------------------------------ */
 
-int tsf_gorilla_v1_encode(TsfType type, const void *values, size_t n, const TsfEncodeOpts *opts,
-                          TsfBuf *out)
+int tsf_gorilla_v1_encode(TsfType type, const void *values, size_t n, const TsfEncodeOpts *opts, TsfBuf *out)
 {
     (void)opts;
     switch (type) {

@@ -99,8 +99,7 @@ static int plain_encode_bin(const TsfBin *v, size_t n, TsfBuf *out)
     return out->err;
 }
 
-int tsf_plain_encode(TsfType type, const void *values, size_t n, const TsfEncodeOpts *opts,
-                     TsfBuf *out)
+int tsf_plain_encode(TsfType type, const void *values, size_t n, const TsfEncodeOpts *opts, TsfBuf *out)
 {
     (void)opts;
     if (tsf_type_phys(type) == TSF_PHYS_NONE) return TSF_EUNSUPPORTED;
@@ -128,22 +127,50 @@ static inline bool get_uvarint32(const uint8_t **pp, const uint8_t *end, uint32_
         /* Fast path: no bound checks inside. */
         uint32_t b = p[0];
         uint32_t r = b & 0x7f;
-        if (b < 0x80) { *pp = p + 1; *v = r; return true; }
-        b = p[1]; r |= (b & 0x7f) << 7;
-        if (b < 0x80) { *pp = p + 2; *v = r; return true; }
-        b = p[2]; r |= (b & 0x7f) << 14;
-        if (b < 0x80) { *pp = p + 3; *v = r; return true; }
-        b = p[3]; r |= (b & 0x7f) << 21;
-        if (b < 0x80) { *pp = p + 4; *v = r; return true; }
-        b = p[4]; r |= b << 28;
-        if (b < 0x80) { *pp = p + 5; *v = r; return true; }
+        if (b < 0x80) {
+            *pp = p + 1;
+            *v = r;
+            return true;
+        }
+        b = p[1];
+        r |= (b & 0x7f) << 7;
+        if (b < 0x80) {
+            *pp = p + 2;
+            *v = r;
+            return true;
+        }
+        b = p[2];
+        r |= (b & 0x7f) << 14;
+        if (b < 0x80) {
+            *pp = p + 3;
+            *v = r;
+            return true;
+        }
+        b = p[3];
+        r |= (b & 0x7f) << 21;
+        if (b < 0x80) {
+            *pp = p + 4;
+            *v = r;
+            return true;
+        }
+        b = p[4];
+        r |= b << 28;
+        if (b < 0x80) {
+            *pp = p + 5;
+            *v = r;
+            return true;
+        }
         return false;
     }
     uint32_t r = 0;
     for (int shift = 0; shift < 35 && p < end; shift += 7) {
         uint32_t b = *p++;
         r |= (b & 0x7f) << shift;
-        if (b < 0x80) { *pp = p; *v = r; return true; }
+        if (b < 0x80) {
+            *pp = p;
+            *v = r;
+            return true;
+        }
     }
     return false;
 }
@@ -186,8 +213,7 @@ int tsf_plain_decode(TsfType type, const uint8_t *p, size_t len, size_t n, void 
         for (size_t i = 0; i < n; i++) o[i] = p[i] != 0;
         return 0;
     }
-    case TSF_PHYS_I32:
-        return plain_decode_i32(p, len, n, out);
+    case TSF_PHYS_I32: return plain_decode_i32(p, len, n, out);
     case TSF_PHYS_I64: {
         if (len / 8 < n) return TSF_ECORRUPT;
         int64_t *o = out;
@@ -212,9 +238,7 @@ int tsf_plain_decode(TsfType type, const uint8_t *p, size_t len, size_t n, void 
         }
         return 0;
     }
-    case TSF_PHYS_BIN:
-        return plain_decode_bin(p, len, n, out);
-    default:
-        return TSF_EUNSUPPORTED;
+    case TSF_PHYS_BIN: return plain_decode_bin(p, len, n, out);
+    default: return TSF_EUNSUPPORTED;
     }
 }

@@ -21,8 +21,7 @@
  */
 #include "encoding_int.h"
 
-int tsf_regular_encode(TsfType type, const void *values, size_t n, const TsfEncodeOpts *opts,
-                       TsfBuf *out)
+int tsf_regular_encode(TsfType type, const void *values, size_t n, const TsfEncodeOpts *opts, TsfBuf *out)
 {
     (void)type, (void)values, (void)n, (void)opts, (void)out;
     return TSF_EUNSUPPORTED;
@@ -58,15 +57,19 @@ int tsf_regular_decode(TsfType type, const uint8_t *p, size_t len, size_t n, voi
         if (c.err || count < 1) return TSF_ECORRUPT;
 
         /* position 0 is always yielded */
-        if (is64) o64[pos++] = (int64_t)x;
-        else o32[pos++] = (int32_t)(uint32_t)x;
+        if (is64)
+            o64[pos++] = (int64_t)x;
+        else
+            o32[pos++] = (int32_t)(uint32_t)x;
         size_t last = (size_t)count;
         if (missing && last > bmlen * 8) last = bmlen * 8;
         for (size_t k = 1; k < last && pos < n; k++) {
             x += step;
             if (missing && !((bm[k >> 3] >> (k & 7)) & 1)) continue;
-            if (is64) o64[pos++] = (int64_t)x;
-            else o32[pos++] = (int32_t)(uint32_t)x;
+            if (is64)
+                o64[pos++] = (int64_t)x;
+            else
+                o32[pos++] = (int32_t)(uint32_t)x;
         }
     }
     return 0;

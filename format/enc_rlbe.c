@@ -72,9 +72,15 @@ static inline uint64_t rr_get(RReader *r, int k)
     return v;
 }
 
-static inline int rr_bit(RReader *r) { return (int)rr_get(r, 1); }
+static inline int rr_bit(RReader *r)
+{
+    return (int)rr_get(r, 1);
+}
 
-static inline int rr_overrun(const RReader *r) { return r->pos > r->len * 8; }
+static inline int rr_overrun(const RReader *r)
+{
+    return r->pos > r->len * 8;
+}
 
 /* Reads a Fibonacci-coded run length; 0 when it would exceed `limit` or is
  * malformed. */
@@ -166,8 +172,7 @@ static int decode(RKind kind, const uint8_t *p, size_t len, size_t n, void *out)
     return 0;
 }
 
-int tsf_rlbe_encode(TsfType type, const void *values, size_t n, const TsfEncodeOpts *opts,
-                    TsfBuf *out)
+int tsf_rlbe_encode(TsfType type, const void *values, size_t n, const TsfEncodeOpts *opts, TsfBuf *out)
 {
     (void)type, (void)values, (void)n, (void)opts, (void)out;
     return TSF_EUNSUPPORTED; /* read-only: experimental, and lossy for floats */

@@ -34,23 +34,22 @@
 
 #include "encoding_int.h"
 
-#define RLE_MIN_REPEAT 8      /* a repeat this long becomes an RLE run */
-#define RLE_MAX_REPEAT 32767  /* longest RLE run */
-#define RLE_MAX_GROUPS 63     /* longest bit-packed run, in groups of 8 */
-
+#define RLE_MIN_REPEAT 8     /* a repeat this long becomes an RLE run */
+#define RLE_MAX_REPEAT 32767 /* longest RLE run */
+#define RLE_MAX_GROUPS 63    /* longest bit-packed run, in groups of 8 */
 
 /* ---- encoder ---------------------------------------------------------------- */
 
 typedef struct RleEnc {
     TsfBuf *out;
-    int width;        /* bit width of the package */
-    int is64;         /* value bytes big-endian (64-bit) or little-endian */
-    uint64_t prev;    /* previous value (starts at 0 like the reference) */
-    int repeat;       /* repeats of prev counted since the last flush point */
-    int nbuf;         /* values buffered for the next group of 8 */
-    int groups;       /* groups in the open bit-packed run, 0 = none open */
-    size_t run_pos;   /* offset in out of the open run's header byte */
-    uint64_t buf[8];  /* the group being filled */
+    int width;       /* bit width of the package */
+    int is64;        /* value bytes big-endian (64-bit) or little-endian */
+    uint64_t prev;   /* previous value (starts at 0 like the reference) */
+    int repeat;      /* repeats of prev counted since the last flush point */
+    int nbuf;        /* values buffered for the next group of 8 */
+    int groups;      /* groups in the open bit-packed run, 0 = none open */
+    size_t run_pos;  /* offset in out of the open run's header byte */
+    uint64_t buf[8]; /* the group being filled */
 } RleEnc;
 
 static void enc_end_bitpacked(RleEnc *e, int last)
@@ -130,7 +129,10 @@ static void enc_finish(RleEnc *e)
 
 enum { IN_BOOL, IN_I32, IN_I64 };
 
-static int bit_length(uint64_t x) { return x ? 64 - __builtin_clzll(x) : 0; }
+static int bit_length(uint64_t x)
+{
+    return x ? 64 - __builtin_clzll(x) : 0;
+}
 
 /* Encodes one package of n values read as `kind` from v. */
 static int rle_encode_values(const void *v, size_t n, int kind, TsfBuf *out)
@@ -146,9 +148,15 @@ static int rle_encode_values(const void *v, size_t n, int kind, TsfBuf *out)
     const int64_t *v64 = v;
     uint64_t all = 0;
     switch (kind) {
-    case IN_BOOL: for (size_t i = 0; i < n; i++) all |= vb[i] != 0; break;
-    case IN_I32: for (size_t i = 0; i < n; i++) all |= (uint32_t)v32[i]; break;
-    default: for (size_t i = 0; i < n; i++) all |= (uint64_t)v64[i]; break;
+    case IN_BOOL:
+        for (size_t i = 0; i < n; i++) all |= vb[i] != 0;
+        break;
+    case IN_I32:
+        for (size_t i = 0; i < n; i++) all |= (uint32_t)v32[i];
+        break;
+    default:
+        for (size_t i = 0; i < n; i++) all |= (uint64_t)v64[i];
+        break;
     }
     RleEnc e = {.out = out, .width = bit_length(all), .is64 = kind == IN_I64};
     if (e.width == 0) e.width = 1;
@@ -156,9 +164,15 @@ static int rle_encode_values(const void *v, size_t n, int kind, TsfBuf *out)
     size_t start = out->len;
     tsf_buf_put_u8(out, (uint8_t)e.width);
     switch (kind) {
-    case IN_BOOL: for (size_t i = 0; i < n; i++) enc_value(&e, vb[i] != 0); break;
-    case IN_I32: for (size_t i = 0; i < n; i++) enc_value(&e, (uint32_t)v32[i]); break;
-    default: for (size_t i = 0; i < n; i++) enc_value(&e, (uint64_t)v64[i]); break;
+    case IN_BOOL:
+        for (size_t i = 0; i < n; i++) enc_value(&e, vb[i] != 0);
+        break;
+    case IN_I32:
+        for (size_t i = 0; i < n; i++) enc_value(&e, (uint32_t)v32[i]);
+        break;
+    default:
+        for (size_t i = 0; i < n; i++) enc_value(&e, (uint64_t)v64[i]);
+        break;
     }
     enc_finish(&e);
     if (out->err) return out->err;
@@ -186,8 +200,7 @@ int tsf_rle_encode_i64(const int64_t *v, size_t n, TsfBuf *out)
 }
 
 /* FLOAT/DOUBLE: uvarint(precision), then the scaled integers (§5.5.5). */
-static int rle_encode_scaled(TsfType type, const void *values, size_t n, int precision,
-                             TsfBuf *out)
+static int rle_encode_scaled(TsfType type, const void *values, size_t n, int precision, TsfBuf *out)
 {
     if (n == 0) return rle_encode_values(NULL, 0, IN_I32, out); /* nothing scaled yet */
     if (precision < 0) precision = 0;
@@ -213,16 +226,18 @@ static int rle_encode_scaled(TsfType type, const void *values, size_t n, int pre
     return rc;
 }
 
-int tsf_rle_encode(TsfType type, const void *values, size_t n, const TsfEncodeOpts *opts,
-                   TsfBuf *out)
+int tsf_rle_encode(TsfType type, const void *values, size_t n, const TsfEncodeOpts *opts, TsfBuf *out)
 {
     switch (type) {
     case TSF_BOOLEAN: return rle_encode_values(values, n, IN_BOOL, out);
-    case TSF_INT32: case TSF_DATE: return rle_encode_values(values, n, IN_I32, out);
-    case TSF_INT64: case TSF_TIMESTAMP: return rle_encode_values(values, n, IN_I64, out);
-    case TSF_FLOAT: case TSF_DOUBLE:
-        return rle_encode_scaled(type, values, n,
-                                 opts ? opts->float_precision : TSF_DEFAULT_FLOAT_PRECISION, out);
+    case TSF_INT32:
+    case TSF_DATE: return rle_encode_values(values, n, IN_I32, out);
+    case TSF_INT64:
+    case TSF_TIMESTAMP: return rle_encode_values(values, n, IN_I64, out);
+    case TSF_FLOAT:
+    case TSF_DOUBLE:
+        return rle_encode_scaled(type, values, n, opts ? opts->float_precision : TSF_DEFAULT_FLOAT_PRECISION,
+                                 out);
     default: return TSF_EUNSUPPORTED;
     }
 }
@@ -310,8 +325,7 @@ static bool get_uvarint(const uint8_t **pp, const uint8_t *end, uint32_t *v)
 
 /* Decodes n values of one flavour into s, consuming whole packages; *used is
  * the number of bytes of the packages touched. */
-static int rle_decode_core(const uint8_t *p, size_t len, size_t n, int is64, const RleSink *s,
-                           size_t *used)
+static int rle_decode_core(const uint8_t *p, size_t len, size_t n, int is64, const RleSink *s, size_t *used)
 {
     if (used) *used = 0;
     if (n == 0) return 0;
@@ -385,9 +399,15 @@ int tsf_rle_decode(TsfType type, const uint8_t *p, size_t len, size_t n, void *o
     int is64 = 0;
     switch (type) {
     case TSF_BOOLEAN: s.kind = OUT_BOOL; break;
-    case TSF_INT32: case TSF_DATE: s.kind = OUT_I32; break;
-    case TSF_INT64: case TSF_TIMESTAMP: s.kind = OUT_I64; is64 = 1; break;
-    case TSF_FLOAT: case TSF_DOUBLE: {
+    case TSF_INT32:
+    case TSF_DATE: s.kind = OUT_I32; break;
+    case TSF_INT64:
+    case TSF_TIMESTAMP:
+        s.kind = OUT_I64;
+        is64 = 1;
+        break;
+    case TSF_FLOAT:
+    case TSF_DOUBLE: {
         if (n == 0) return 0;
         if (!p) return TSF_ECORRUPT;
         const uint8_t *q = p;

@@ -96,9 +96,8 @@ static inline uint32_t canon_f32(uint32_t b)
 static inline uint64_t canon_f64(uint64_t b)
 {
     const uint64_t exp = UINT64_C(0x7ff0000000000000);
-    return ((b & exp) == exp && (b & ~(exp | UINT64_C(0x8000000000000000))))
-               ? UINT64_C(0x7ff8000000000000)
-               : b;
+    return ((b & exp) == exp && (b & ~(exp | UINT64_C(0x8000000000000000)))) ? UINT64_C(0x7ff8000000000000)
+                                                                             : b;
 }
 
 /* Decodes one 9-value block or tail at p[*pos..len) into v (at most 9
@@ -195,8 +194,7 @@ static int decode64(const uint8_t *p, size_t len, size_t n, int is_float, void *
     return 0;
 }
 
-int tsf_sprintz_encode(TsfType type, const void *values, size_t n, const TsfEncodeOpts *opts,
-                       TsfBuf *out)
+int tsf_sprintz_encode(TsfType type, const void *values, size_t n, const TsfEncodeOpts *opts, TsfBuf *out)
 {
     (void)type, (void)values, (void)n, (void)opts, (void)out;
     return TSF_EUNSUPPORTED; /* read-only: experimental, and lossy for floats */

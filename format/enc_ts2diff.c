@@ -36,9 +36,9 @@
 #include "bits.h"
 #include "encoding_int.h"
 
-#define BLOCK_DELTAS 128           /* deltas per block written */
-#define MAX_BLOCK_ITEMS (1 << 16)  /* decoder limit on n, see tsf_ts2diff_count */
-#define MAX_FLAT_ITEMS BLOCK_DELTAS /* decoder limit on n when w = 0, likewise */
+#define BLOCK_DELTAS    128          /* deltas per block written */
+#define MAX_BLOCK_ITEMS (1 << 16)    /* decoder limit on n, see tsf_ts2diff_count */
+#define MAX_FLAT_ITEMS  BLOCK_DELTAS /* decoder limit on n when w = 0, likewise */
 
 /* Block sizes a decoder accepts.  Items of width w take n*w bits, so a wide
  * block cannot claim more values than its bytes hold (<= 8 per byte); a
@@ -50,7 +50,10 @@ static inline bool block_ok(int32_t bn, int32_t w, int maxw)
     return bn >= 0 && w >= 0 && w <= maxw && bn <= (w == 0 ? MAX_FLAT_ITEMS : MAX_BLOCK_ITEMS);
 }
 
-static int bit_length(uint64_t x) { return x ? 64 - __builtin_clzll(x) : 0; }
+static int bit_length(uint64_t x)
+{
+    return x ? 64 - __builtin_clzll(x) : 0;
+}
 
 /* ---- encoder ---------------------------------------------------------------- */
 
@@ -73,8 +76,7 @@ static int ts2diff_encode_raw(const int32_t *v32, const int64_t *v64, size_t n, 
         for (size_t i = 0; i < nd; i++) {
             uint64_t cur = is64 ? (uint64_t)v64[start + 1 + i] : (uint32_t)v32[start + 1 + i];
             uint64_t d = (cur - prev) & tmask;
-            bool less = is64 ? (int64_t)d < (int64_t)mind
-                             : (int32_t)(uint32_t)d < (int32_t)(uint32_t)mind;
+            bool less = is64 ? (int64_t)d < (int64_t)mind : (int32_t)(uint32_t)d < (int32_t)(uint32_t)mind;
             if (less) mind = d;
             items[i] = d;
             prev = cur;
@@ -116,8 +118,7 @@ static int ts2diff_encode_raw(const int32_t *v32, const int64_t *v64, size_t n, 
 }
 
 /* FLOAT/DOUBLE: uvarint(precision) then the scaled integers. */
-static int ts2diff_encode_scaled(TsfType type, const void *values, size_t n, int precision,
-                                 TsfBuf *out)
+static int ts2diff_encode_scaled(TsfType type, const void *values, size_t n, int precision, TsfBuf *out)
 {
     if (n == 0) return 0; /* the reference writes nothing, not even the precision */
     if (precision < 0) precision = 0;
@@ -143,17 +144,18 @@ static int ts2diff_encode_scaled(TsfType type, const void *values, size_t n, int
     return rc;
 }
 
-int tsf_ts2diff_encode(TsfType type, const void *values, size_t n, const TsfEncodeOpts *opts,
-                       TsfBuf *out)
+int tsf_ts2diff_encode(TsfType type, const void *values, size_t n, const TsfEncodeOpts *opts, TsfBuf *out)
 {
     if (out->err) return out->err;
     switch (type) {
-    case TSF_INT32: case TSF_DATE: return ts2diff_encode_raw(values, NULL, n, out);
-    case TSF_INT64: case TSF_TIMESTAMP: return ts2diff_encode_raw(NULL, values, n, out);
-    case TSF_FLOAT: case TSF_DOUBLE:
+    case TSF_INT32:
+    case TSF_DATE: return ts2diff_encode_raw(values, NULL, n, out);
+    case TSF_INT64:
+    case TSF_TIMESTAMP: return ts2diff_encode_raw(NULL, values, n, out);
+    case TSF_FLOAT:
+    case TSF_DOUBLE:
         return ts2diff_encode_scaled(type, values, n,
-                                     opts ? opts->float_precision : TSF_DEFAULT_FLOAT_PRECISION,
-                                     out);
+                                     opts ? opts->float_precision : TSF_DEFAULT_FLOAT_PRECISION, out);
     default: return TSF_EUNSUPPORTED;
     }
 }
@@ -199,8 +201,8 @@ static size_t fast_items(size_t avail, uint64_t b0, int w)
 /* Fills o[0..cnt) from part of an INT64 block: o[0] = x0, then cnt-1 items
  * of width w read from d starting at bit b0 (avail readable bytes from d to
  * the stream end). */
-static void block_i64(const uint8_t *d, size_t avail, int w, uint64_t b0, size_t cnt,
-                      uint64_t x0, uint64_t mind, int64_t *o)
+static void block_i64(const uint8_t *d, size_t avail, int w, uint64_t b0, size_t cnt, uint64_t x0,
+                      uint64_t mind, int64_t *o)
 {
     uint64_t x = x0;
     o[0] = (int64_t)x;
@@ -208,10 +210,16 @@ static void block_i64(const uint8_t *d, size_t avail, int w, uint64_t b0, size_t
     const uint8_t *db = d + (b0 >> 3); /* whole-byte widths: b0 is a multiple of 8 */
     switch (w) {
     case 0:
-        for (; i < k; i++) { x += mind; o[i + 1] = (int64_t)x; }
+        for (; i < k; i++) {
+            x += mind;
+            o[i + 1] = (int64_t)x;
+        }
         return;
     case 8:
-        for (; i < k; i++) { x += mind + db[i]; o[i + 1] = (int64_t)x; }
+        for (; i < k; i++) {
+            x += mind + db[i];
+            o[i + 1] = (int64_t)x;
+        }
         return;
     case 16:
         for (; i < k; i++) {
@@ -220,13 +228,18 @@ static void block_i64(const uint8_t *d, size_t avail, int w, uint64_t b0, size_t
         }
         return;
     case 32:
-        for (; i < k; i++) { x += mind + tsf_be_load32(db + 4 * i); o[i + 1] = (int64_t)x; }
+        for (; i < k; i++) {
+            x += mind + tsf_be_load32(db + 4 * i);
+            o[i + 1] = (int64_t)x;
+        }
         return;
     case 64:
-        for (; i < k; i++) { x += mind + load_be64(db + 8 * i); o[i + 1] = (int64_t)x; }
+        for (; i < k; i++) {
+            x += mind + load_be64(db + 8 * i);
+            o[i + 1] = (int64_t)x;
+        }
         return;
-    default:
-        break;
+    default: break;
     }
     uint64_t b = b0;
     if (w <= 57) {
@@ -246,14 +259,17 @@ static void block_i64(const uint8_t *d, size_t avail, int w, uint64_t b0, size_t
 }
 
 /* Same for the INT32 flavour (w <= 32). */
-static void block_i32(const uint8_t *d, size_t avail, int w, uint64_t b0, size_t cnt,
-                      uint32_t x0, uint32_t mind, int32_t *o)
+static void block_i32(const uint8_t *d, size_t avail, int w, uint64_t b0, size_t cnt, uint32_t x0,
+                      uint32_t mind, int32_t *o)
 {
     uint32_t x = x0;
     o[0] = (int32_t)x;
     size_t k = cnt - 1, i = 0;
     if (w == 0) {
-        for (; i < k; i++) { x += mind; o[i + 1] = (int32_t)x; }
+        for (; i < k; i++) {
+            x += mind;
+            o[i + 1] = (int32_t)x;
+        }
         return;
     }
     uint64_t b = b0;
@@ -274,8 +290,8 @@ enum { OUT_RAW, OUT_FLOAT };
 
 /* Decodes n values of one flavour.  kind OUT_RAW writes int32/int64 into out;
  * OUT_FLOAT writes float (32-bit flavour) or double (64-bit) divided by scale. */
-static int ts2diff_decode_core(const uint8_t *p, size_t len, size_t n, int is64, int kind,
-                               double scale, void *out)
+static int ts2diff_decode_core(const uint8_t *p, size_t len, size_t n, int is64, int kind, double scale,
+                               void *out)
 {
     const uint8_t *q = p, *end = p + len;
     const size_t hdr = is64 ? 24 : 16;
@@ -307,8 +323,7 @@ static int ts2diff_decode_core(const uint8_t *p, size_t len, size_t n, int is64,
             if (is64)
                 block_i64(q, avail, w, 0, take, first, mind, (int64_t *)out + pos);
             else
-                block_i32(q, avail, w, 0, take, (uint32_t)first, (uint32_t)mind,
-                          (int32_t *)out + pos);
+                block_i32(q, avail, w, 0, take, (uint32_t)first, (uint32_t)mind, (int32_t *)out + pos);
         } else {
             /* Through a stack buffer in pieces, then scaled.  Each piece
              * starts again at the last value of the one before. */
@@ -317,7 +332,7 @@ static int ts2diff_decode_core(const uint8_t *p, size_t len, size_t n, int is64,
             for (;;) {
                 size_t cnt = take - done + (done > 0); /* include the restart value */
                 if (cnt > tmpcap) cnt = tmpcap;
-                size_t skip = done > 0;              /* that value is stored already */
+                size_t skip = done > 0; /* that value is stored already */
                 uint64_t b0 = (uint64_t)(done - skip) * (uint64_t)w;
                 if (is64) {
                     block_i64(q, avail, w, b0, cnt, x, mind, tmp64);
@@ -344,9 +359,12 @@ int tsf_ts2diff_decode(TsfType type, const uint8_t *p, size_t len, size_t n, voi
 {
     int is64;
     switch (type) {
-    case TSF_INT32: case TSF_DATE: is64 = 0; break;
-    case TSF_INT64: case TSF_TIMESTAMP: is64 = 1; break;
-    case TSF_FLOAT: case TSF_DOUBLE: is64 = type == TSF_DOUBLE; break;
+    case TSF_INT32:
+    case TSF_DATE: is64 = 0; break;
+    case TSF_INT64:
+    case TSF_TIMESTAMP: is64 = 1; break;
+    case TSF_FLOAT:
+    case TSF_DOUBLE: is64 = type == TSF_DOUBLE; break;
     default: return TSF_EUNSUPPORTED;
     }
     if (n == 0) return 0;
@@ -356,8 +374,8 @@ int tsf_ts2diff_decode(TsfType type, const uint8_t *p, size_t len, size_t n, voi
     TsfCursor c = tsf_cursor(p, len);
     uint32_t prec = tsf_cur_uvarint(&c);
     if (c.err) return TSF_ECORRUPT;
-    return ts2diff_decode_core(c.p, tsf_cur_left(&c), n, is64, OUT_FLOAT,
-                               tsf_scale_factor((int32_t)prec), out);
+    return ts2diff_decode_core(c.p, tsf_cur_left(&c), n, is64, OUT_FLOAT, tsf_scale_factor((int32_t)prec),
+                               out);
 }
 
 /* Counts values by walking block headers.  A block may claim at most
@@ -368,8 +386,12 @@ int64_t tsf_ts2diff_count(TsfType type, const uint8_t *p, size_t len)
 {
     int is64;
     switch (type) {
-    case TSF_INT32: case TSF_DATE: case TSF_FLOAT: is64 = 0; break;
-    case TSF_INT64: case TSF_TIMESTAMP: case TSF_DOUBLE: is64 = 1; break;
+    case TSF_INT32:
+    case TSF_DATE:
+    case TSF_FLOAT: is64 = 0; break;
+    case TSF_INT64:
+    case TSF_TIMESTAMP:
+    case TSF_DOUBLE: is64 = 1; break;
     default: return TSF_EUNSUPPORTED;
     }
     if (len == 0) return 0;

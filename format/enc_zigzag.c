@@ -44,14 +44,15 @@ static int zigzag_encode_raw(const int32_t *v32, const int64_t *v64, size_t n, T
     return out->err;
 }
 
-int tsf_zigzag_encode(TsfType type, const void *values, size_t n, const TsfEncodeOpts *opts,
-                      TsfBuf *out)
+int tsf_zigzag_encode(TsfType type, const void *values, size_t n, const TsfEncodeOpts *opts, TsfBuf *out)
 {
     (void)opts;
     if (out->err) return out->err;
     switch (type) {
-    case TSF_INT32: case TSF_DATE: return zigzag_encode_raw(values, NULL, n, out);
-    case TSF_INT64: case TSF_TIMESTAMP: return zigzag_encode_raw(NULL, values, n, out);
+    case TSF_INT32:
+    case TSF_DATE: return zigzag_encode_raw(values, NULL, n, out);
+    case TSF_INT64:
+    case TSF_TIMESTAMP: return zigzag_encode_raw(NULL, values, n, out);
     default: return TSF_EUNSUPPORTED;
     }
 }
@@ -60,8 +61,10 @@ int tsf_zigzag_decode(TsfType type, const uint8_t *p, size_t len, size_t n, void
 {
     int is64;
     switch (type) {
-    case TSF_INT32: case TSF_DATE: is64 = 0; break;
-    case TSF_INT64: case TSF_TIMESTAMP: is64 = 1; break;
+    case TSF_INT32:
+    case TSF_DATE: is64 = 0; break;
+    case TSF_INT64:
+    case TSF_TIMESTAMP: is64 = 1; break;
     default: return TSF_EUNSUPPORTED;
     }
     if (n == 0) return 0;

@@ -6,8 +6,8 @@
 
 #include "tsf_error.h"
 
-int tsf_encode(TsfEncoding enc, TsfType type, const void *values, size_t n,
-               const TsfEncodeOpts *opts, TsfBuf *out)
+int tsf_encode(TsfEncoding enc, TsfType type, const void *values, size_t n, const TsfEncodeOpts *opts,
+               TsfBuf *out)
 {
     static const TsfEncodeOpts defaults = {TSF_DEFAULT_FLOAT_PRECISION};
     if (!opts) opts = &defaults;
@@ -54,8 +54,7 @@ int64_t tsf_count_values(TsfEncoding enc, TsfType type, const uint8_t *p, size_t
 {
     if (type == TSF_VECTOR) type = TSF_INT64;
     switch (enc) {
-    case TSF_ENC_TS_2DIFF:
-        return tsf_ts2diff_count(type, p, len);
+    case TSF_ENC_TS_2DIFF: return tsf_ts2diff_count(type, p, len);
     case TSF_ENC_PLAIN:
         if (type == TSF_INT64 || type == TSF_TIMESTAMP) {
             if (len % 8) return TSF_ECORRUPT;

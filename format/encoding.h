@@ -33,14 +33,13 @@ typedef struct TsfEncodeOpts {
  * Returns 0, TSF_EUNSUPPORTED for a pair we cannot write (for instance CHIMP
  * writing is optional; SPRINTZ/RLBE/REGULAR/GORILLA_V1 are read-only), or
  * -ENOMEM (also left sticky in out->err). */
-int tsf_encode(TsfEncoding enc, TsfType type, const void *values, size_t n,
-               const TsfEncodeOpts *opts, TsfBuf *out);
+int tsf_encode(TsfEncoding enc, TsfType type, const void *values, size_t n, const TsfEncodeOpts *opts,
+               TsfBuf *out);
 
 /* Decodes exactly n values from the stream [p, p+len) into out (an array of
  * n elements of the type's physical form).  Returns 0, TSF_ECORRUPT when the
  * stream is malformed or ends before n values, or TSF_EUNSUPPORTED. */
-int tsf_decode(TsfEncoding enc, TsfType type, const uint8_t *p, size_t len, size_t n,
-               void *out);
+int tsf_decode(TsfEncoding enc, TsfType type, const uint8_t *p, size_t len, size_t n, void *out);
 
 /* Counts the values in a complete stream [p, p+len) of type (INT64 for time
  * streams), for streams whose count is not known from outside: the time

@@ -27,11 +27,14 @@ static inline int64_t tsf_java_round(double x)
 }
 
 /* 10^p, or 1 when p <= 0 (the reference's maxPointValue). */
-static inline double tsf_scale_factor(int32_t p) { return p <= 0 ? 1.0 : pow(10.0, p); }
+static inline double tsf_scale_factor(int32_t p)
+{
+    return p <= 0 ? 1.0 : pow(10.0, p);
+}
 
-#define TSF_DECLARE_CODEC(name)                                                           \
-    int tsf_##name##_encode(TsfType type, const void *values, size_t n,                  \
-                            const TsfEncodeOpts *opts, TsfBuf *out);                      \
+#define TSF_DECLARE_CODEC(name)                                                                              \
+    int tsf_##name##_encode(TsfType type, const void *values, size_t n, const TsfEncodeOpts *opts,           \
+                            TsfBuf *out);                                                                    \
     int tsf_##name##_decode(TsfType type, const uint8_t *p, size_t len, size_t n, void *out)
 
 TSF_DECLARE_CODEC(plain);

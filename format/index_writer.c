@@ -124,7 +124,10 @@ static IdxNode *build_tree(TsfWriter *w, IdxLevel *lvl, uint8_t internal_type)
                 cur->end = tsf_w_pos(w);
                 rc = level_push(&next, cur);
                 cur = rc ? NULL : node_new(internal_type);
-                if (!cur) { rc = -ENOMEM; break; }
+                if (!cur) {
+                    rc = -ENOMEM;
+                    break;
+                }
             }
             rc = node_add(cur, child->e[0].key, child->e[0].key_len, tsf_w_pos(w));
             node_write(w, child);
@@ -157,8 +160,7 @@ static void write_timeseries_metadata(TsfWriter *w, const WSeries *s)
     tsf_buf_put_varstr(b, s->name, s->name_len);
     tsf_buf_put_u8(b, (uint8_t)s->type);
     size_t list = 0;
-    for (size_t i = 0; i < s->nchunks; i++)
-        list += 8 + (multi ? tsf_stats_size(&s->chunks[i].stats) : 0);
+    for (size_t i = 0; i < s->nchunks; i++) list += 8 + (multi ? tsf_stats_size(&s->chunks[i].stats) : 0);
     tsf_buf_put_uvarint(b, (uint32_t)list);
     tsf_stats_write(&s->stats, b);
     for (size_t i = 0; i < s->nchunks; i++) {
@@ -200,7 +202,10 @@ static IdxNode *write_device_series(TsfWriter *w, WDevice *d, TsfBloom *bloom)
                 leaf->end = tsf_w_pos(w);
                 rc = level_push(&q, leaf);
                 leaf = rc ? NULL : node_new(TSF_NODE_LEAF_MEASUREMENT);
-                if (!leaf) { rc = -ENOMEM; break; }
+                if (!leaf) {
+                    rc = -ENOMEM;
+                    break;
+                }
             }
             rc = node_add(leaf, s->name, s->name_len, tsf_w_pos(w));
         }
@@ -240,7 +245,10 @@ static IdxNode *write_device_tree(TsfWriter *w, WDevice **devs, IdxNode **roots,
             leaf->end = tsf_w_pos(w);
             rc = level_push(&q, leaf);
             leaf = rc ? NULL : node_new(TSF_NODE_LEAF_DEVICE);
-            if (!leaf) { rc = -ENOMEM; break; }
+            if (!leaf) {
+                rc = -ENOMEM;
+                break;
+            }
         }
         rc = node_add(leaf, devs[i]->path, devs[i]->path_len, tsf_w_pos(w));
         node_write(w, roots[i]);
@@ -288,7 +296,10 @@ int tsf_w_write_index(TsfWriter *w)
 
     if (w->o.version < 4) {
         IdxNode *root = nd ? write_device_tree(w, devs, roots, nd) : node_new(TSF_NODE_LEAF_DEVICE);
-        if (!root) { rc = -ENOMEM; goto out; }
+        if (!root) {
+            rc = -ENOMEM;
+            goto out;
+        }
         if (nd == 0) root->end = tsf_w_pos(w);
         uint64_t fm_pos = tsf_w_pos(w);
         node_write(w, root);

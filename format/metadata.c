@@ -26,8 +26,8 @@ int tsf_chunk_header_read(TsfCursor *c, TsfChunkHeader *h)
     return 0;
 }
 
-void tsf_chunk_header_write(TsfBuf *b, uint8_t marker, const char *name, size_t name_len,
-                            uint32_t data_size, TsfType t, TsfCompression comp, TsfEncoding enc)
+void tsf_chunk_header_write(TsfBuf *b, uint8_t marker, const char *name, size_t name_len, uint32_t data_size,
+                            TsfType t, TsfCompression comp, TsfEncoding enc)
 {
     tsf_buf_put_u8(b, marker);
     tsf_buf_put_varstr(b, name, name_len);
@@ -137,9 +137,16 @@ static uint32_t next_utf16(const unsigned char **p, const unsigned char *end, ui
     const unsigned char *s = *p;
     uint32_t cp = s[0];
     int n = 1;
-    if (cp >= 0xf0 && end - s >= 4) { cp = ((cp & 7) << 18) | ((s[1] & 0x3fu) << 12) | ((s[2] & 0x3fu) << 6) | (s[3] & 0x3fu); n = 4; }
-    else if (cp >= 0xe0 && end - s >= 3) { cp = ((cp & 15) << 12) | ((s[1] & 0x3fu) << 6) | (s[2] & 0x3fu); n = 3; }
-    else if (cp >= 0xc0 && end - s >= 2) { cp = ((cp & 31) << 6) | (s[1] & 0x3fu); n = 2; }
+    if (cp >= 0xf0 && end - s >= 4) {
+        cp = ((cp & 7) << 18) | ((s[1] & 0x3fu) << 12) | ((s[2] & 0x3fu) << 6) | (s[3] & 0x3fu);
+        n = 4;
+    } else if (cp >= 0xe0 && end - s >= 3) {
+        cp = ((cp & 15) << 12) | ((s[1] & 0x3fu) << 6) | (s[2] & 0x3fu);
+        n = 3;
+    } else if (cp >= 0xc0 && end - s >= 2) {
+        cp = ((cp & 31) << 6) | (s[1] & 0x3fu);
+        n = 2;
+    }
     *p = s + n;
     if (cp >= 0x10000) {
         cp -= 0x10000;
@@ -155,7 +162,10 @@ int tsf_compare_java(const char *a, size_t alen, const char *b, size_t blen)
     const unsigned char *pb = (const unsigned char *)b, *eb = pb + blen;
     uint32_t qa = 0, qb = 0;
     /* Fast path: common ASCII prefix. */
-    while (pa < ea && pb < eb && *pa == *pb && *pa < 0x80) { pa++; pb++; }
+    while (pa < ea && pb < eb && *pa == *pb && *pa < 0x80) {
+        pa++;
+        pb++;
+    }
     while ((pa < ea || qa) && (pb < eb || qb)) {
         uint32_t ua = next_utf16(&pa, ea, &qa), ub = next_utf16(&pb, eb, &qb);
         if (ua != ub) return ua < ub ? -1 : 1;

@@ -26,9 +26,9 @@
 #include "stats.h"
 #include "types.h"
 
-#define TSF_MAGIC "TsFile"
-#define TSF_MAGIC_LEN 6
-#define TSF_HEAD_LEN 7 /* magic + version byte */
+#define TSF_MAGIC            "TsFile"
+#define TSF_MAGIC_LEN        6
+#define TSF_HEAD_LEN         7 /* magic + version byte */
 #define TSF_MIN_COMPLETE_LEN 13
 
 /* Top-level markers of the data section (spec §1.2). */
@@ -58,28 +58,31 @@ enum {
 };
 
 typedef struct TsfChunkHeader {
-    uint8_t marker;          /* chunk type byte */
-    const uint8_t *name;     /* measurement id ("" for an aligned time chunk) */
+    uint8_t marker;      /* chunk type byte */
+    const uint8_t *name; /* measurement id ("" for an aligned time chunk) */
     uint32_t name_len;
-    uint32_t data_size;      /* bytes of page headers + bodies */
+    uint32_t data_size; /* bytes of page headers + bodies */
     TsfType type;
     TsfCompression compression;
     TsfEncoding encoding;
-    uint32_t header_len;     /* bytes of this header */
+    uint32_t header_len; /* bytes of this header */
 } TsfChunkHeader;
 
 int tsf_chunk_header_read(TsfCursor *c, TsfChunkHeader *h);
-void tsf_chunk_header_write(TsfBuf *b, uint8_t marker, const char *name, size_t name_len,
-                            uint32_t data_size, TsfType t, TsfCompression comp, TsfEncoding enc);
+void tsf_chunk_header_write(TsfBuf *b, uint8_t marker, const char *name, size_t name_len, uint32_t data_size,
+                            TsfType t, TsfCompression comp, TsfEncoding enc);
 
 /* Does a page of a chunk with this (time) chunk marker carry statistics? */
-static inline bool tsf_chunk_pages_have_stats(uint8_t marker) { return (marker & 0x3f) == 1; }
+static inline bool tsf_chunk_pages_have_stats(uint8_t marker)
+{
+    return (marker & 0x3f) == 1;
+}
 
 typedef struct TsfPageHeader {
     uint32_t uncompressed; /* 0: an empty (all-null) aligned value page */
     uint32_t compressed;
     bool has_stats;
-    TsfStats stats;        /* valid when has_stats */
+    TsfStats stats; /* valid when has_stats */
 } TsfPageHeader;
 
 /* Reads a page header of a chunk whose marker says whether stats follow. */

@@ -22,7 +22,7 @@
 #include "codec.h"
 #include "encoding.h"
 
-#define MAX_DEPTH 32
+#define MAX_DEPTH      32
 #define MAX_META_BYTES (1u << 30) /* TsFileMetadata larger than this is corrupt */
 
 typedef struct TableRoot {
@@ -38,23 +38,23 @@ struct TsfReader {
     uint64_t meta_offset; /* separator */
     uint64_t fm_pos;      /* TsFileMetadata */
     uint32_t fm_size;
-    uint8_t *fm;          /* TsFileMetadata bytes */
-    TableRoot *roots;     /* device-tree roots (one per table in v4) */
+    uint8_t *fm;      /* TsFileMetadata bytes */
+    TableRoot *roots; /* device-tree roots (one per table in v4) */
     size_t nroots;
     TsfBloom bloom;
     TsfErr err;
-    uint8_t *index;       /* whole index area, loaded by the first full walk */
-    TsfBuf devbuf;        /* scratch: current device path */
-    TsfChunkMeta *cms;    /* scratch chunk list for walks */
+    uint8_t *index;    /* whole index area, loaded by the first full walk */
+    TsfBuf devbuf;     /* scratch: current device path */
+    TsfChunkMeta *cms; /* scratch chunk list for walks */
     size_t cms_cap;
 };
 
 /* A parsed index node; keys copied into `keys`. */
 typedef struct Node {
     uint32_t n;
-    size_t *key_off;     /* offsets into keys.data */
+    size_t *key_off; /* offsets into keys.data */
     size_t *key_len;
-    uint64_t *child;     /* child offsets */
+    uint64_t *child; /* child offsets */
     uint64_t end;
     uint8_t type;
     TsfBuf keys;
@@ -74,10 +74,22 @@ static int fail(TsfReader *r, int code, uint64_t off, const char *what)
     return tsf_err_set(&r->err, code, (int64_t)off, "%s", what);
 }
 
-const TsfErr *tsf_reader_err(const TsfReader *r) { return &r->err; }
-int tsf_reader_version(const TsfReader *r) { return r->version; }
-uint64_t tsf_reader_file_size(const TsfReader *r) { return r->size; }
-uint64_t tsf_reader_meta_offset(const TsfReader *r) { return r->meta_offset; }
+const TsfErr *tsf_reader_err(const TsfReader *r)
+{
+    return &r->err;
+}
+int tsf_reader_version(const TsfReader *r)
+{
+    return r->version;
+}
+uint64_t tsf_reader_file_size(const TsfReader *r)
+{
+    return r->size;
+}
+uint64_t tsf_reader_meta_offset(const TsfReader *r)
+{
+    return r->meta_offset;
+}
 
 /* Reads [off, off+len) of the file into dst (exactly, or an error). */
 static int read_at(TsfReader *r, uint64_t off, size_t len, uint8_t *dst)
@@ -142,7 +154,10 @@ static int parse_node(TsfReader *r, TsfCursor *c, bool device_level, uint64_t at
         nd->key_off[i] = nd->keys.len;
         if (device_level) {
             int rc = tsf_device_id_read(c, r->version, &dev);
-            if (rc) { c->err = c->err ? c->err : rc; break; }
+            if (rc) {
+                c->err = c->err ? c->err : rc;
+                break;
+            }
             tsf_buf_put(&nd->keys, dev.data, dev.len);
             nd->key_len[i] = dev.len;
         } else {
@@ -182,7 +197,10 @@ static void skip_table_schema(TsfCursor *c)
         tsf_cur_i32str(c, &s, &n);
         tsf_cur_take(c, 3); /* type, encoding, compression */
         int32_t props = tsf_cur_i32(c);
-        if (props < 0 || (uint32_t)props > tsf_cur_left(c) / 8) { c->err = TSF_ECORRUPT; break; }
+        if (props < 0 || (uint32_t)props > tsf_cur_left(c) / 8) {
+            c->err = TSF_ECORRUPT;
+            break;
+        }
         for (int32_t k = 0; k < props && !c->err; k++) {
             tsf_cur_i32str(c, &s, &n);
             tsf_cur_i32str(c, &s, &n);
@@ -245,8 +263,7 @@ static int parse_file_metadata(TsfReader *r)
             uint32_t kl, vl;
             bool has_k = tsf_cur_varstr(&c, &k, &kl);
             bool has_v = tsf_cur_varstr(&c, &v, &vl);
-            if (has_k && kl == 12 && memcmp(k, "encryptLevel", 12) == 0 && has_v &&
-                !(vl == 1 && v[0] == '0'))
+            if (has_k && kl == 12 && memcmp(k, "encryptLevel", 12) == 0 && has_v && !(vl == 1 && v[0] == '0'))
                 return fail(r, TSF_EUNSUPPORTED, r->fm_pos, "encrypted TsFile");
         }
     }
@@ -254,13 +271,18 @@ static int parse_file_metadata(TsfReader *r)
         return fail(r, TSF_ECORRUPT, r->fm_pos, "metaOffset outside the file");
     uint8_t sep;
     if (read_at(r, r->meta_offset, 1, &sep)) return r->err.code;
-    if (sep != TSF_MARK_SEPARATOR)
-        return fail(r, TSF_ECORRUPT, r->meta_offset, "no separator at metaOffset");
+    if (sep != TSF_MARK_SEPARATOR) return fail(r, TSF_ECORRUPT, r->meta_offset, "no separator at metaOffset");
     return 0;
 }
 
-int tsf_reader_pread(TsfReader *r, uint64_t off, size_t len, void *dst) { return read_at(r, off, len, dst); }
-int tsf_reader_fail(TsfReader *r, int code, uint64_t off, const char *msg) { return fail(r, code, off, msg); }
+int tsf_reader_pread(TsfReader *r, uint64_t off, size_t len, void *dst)
+{
+    return read_at(r, off, len, dst);
+}
+int tsf_reader_fail(TsfReader *r, int code, uint64_t off, const char *msg)
+{
+    return fail(r, code, off, msg);
+}
 
 static int open_common(const char *path, TsfReader **out, TsfErr *err, bool data_only);
 
@@ -316,7 +338,8 @@ static int open_common(const char *path, TsfReader **out, TsfErr *err, bool data
         goto out;
     }
     int32_t fm_size = (int32_t)tsf_be_load32(tail);
-    if (fm_size <= 0 || (uint64_t)fm_size > r->size - 10 - TSF_HEAD_LEN - 1 || (uint32_t)fm_size > MAX_META_BYTES) {
+    if (fm_size <= 0 || (uint64_t)fm_size > r->size - 10 - TSF_HEAD_LEN - 1 ||
+        (uint32_t)fm_size > MAX_META_BYTES) {
         rc = tsf_err_set(&r->err, TSF_ECORRUPT, (int64_t)r->size - 10,
                          "TsFileMetadata size %d out of range for a %llu-byte file", fm_size,
                          (unsigned long long)r->size);
@@ -434,7 +457,10 @@ static int walk_measurements(Walk *wk, uint64_t off, uint64_t end, int depth)
             continue;
         }
         const uint8_t *q = index_bytes(r, from, to - from, NULL);
-        if (!q) { rc = r->err.code; break; }
+        if (!q) {
+            rc = r->err.code;
+            break;
+        }
         TsfCursor tc = tsf_cursor(q, to - from);
         while (rc == 0 && tsf_cur_left(&tc) > 0) {
             TsfSeriesMeta sm = {0};
@@ -505,14 +531,15 @@ static uint32_t floor_child(TsfReader *r, const Node *nd, bool device_level, con
         const char *k = (const char *)nd->keys.data + nd->key_off[mid];
         int c = device_level ? tsf_compare_device(r->version, k, nd->key_len[mid], key, len)
                              : tsf_compare_java(k, nd->key_len[mid], key, len);
-        if (c <= 0) lo = mid;
-        else hi = mid;
+        if (c <= 0)
+            lo = mid;
+        else
+            hi = mid;
     }
     return lo;
 }
 
-int tsf_reader_find_series(TsfReader *r, const char *device, const char *measurement,
-                           TsfSeriesMeta *out)
+int tsf_reader_find_series(TsfReader *r, const char *device, const char *measurement, TsfSeriesMeta *out)
 {
     memset(out, 0, sizeof(*out));
     size_t dlen = strlen(device), mlen = strlen(measurement);
@@ -524,7 +551,8 @@ int tsf_reader_find_series(TsfReader *r, const char *device, const char *measure
     } else {
         size_t tl = tsf_device_table_len(device, dlen);
         for (size_t t = 0; t < r->nroots && !root; t++)
-            if (strlen(r->roots[t].name) == tl && memcmp(r->roots[t].name, device, tl) == 0) root = &r->roots[t];
+            if (strlen(r->roots[t].name) == tl && memcmp(r->roots[t].name, device, tl) == 0)
+                root = &r->roots[t];
         for (size_t t = 0; t < r->nroots && !root; t++)
             if (r->roots[t].name[0] == 0) root = &r->roots[t];
         if (!root) return TSF_ENOTFOUND;
@@ -535,28 +563,46 @@ int tsf_reader_find_series(TsfReader *r, const char *device, const char *measure
     uint64_t off = root->offset, end = r->fm_pos + r->fm_size;
     bool device_level = true;
     for (int depth = 0; rc == 0; depth++) {
-        if (depth > 2 * MAX_DEPTH) { rc = fail(r, TSF_ECORRUPT, off, "index tree too deep"); break; }
+        if (depth > 2 * MAX_DEPTH) {
+            rc = fail(r, TSF_ECORRUPT, off, "index tree too deep");
+            break;
+        }
         const uint8_t *p = index_bytes(r, off, end - off, &buf);
-        if (!p) { rc = r->err.code; break; }
+        if (!p) {
+            rc = r->err.code;
+            break;
+        }
         TsfCursor c = tsf_cursor(p, end - off);
         if ((rc = parse_node(r, &c, device_level, off, &nd))) break;
-        if (nd.n == 0) { rc = TSF_ENOTFOUND; break; }
+        if (nd.n == 0) {
+            rc = TSF_ENOTFOUND;
+            break;
+        }
         uint32_t i = device_level ? floor_child(r, &nd, true, device, dlen)
                                   : floor_child(r, &nd, false, measurement, mlen);
         uint64_t from = nd.child[i], to = i + 1 < nd.n ? nd.child[i + 1] : nd.end;
         if (nd.type == TSF_NODE_LEAF_DEVICE) {
             const char *k = (const char *)nd.keys.data + nd.key_off[i];
-            if (nd.key_len[i] != dlen || memcmp(k, device, dlen) != 0) { rc = TSF_ENOTFOUND; break; }
+            if (nd.key_len[i] != dlen || memcmp(k, device, dlen) != 0) {
+                rc = TSF_ENOTFOUND;
+                break;
+            }
             device_level = false;
         } else if (nd.type == TSF_NODE_LEAF_MEASUREMENT) {
             const uint8_t *q = index_bytes(r, from, to - from, &buf);
-            if (!q) { rc = r->err.code; break; }
+            if (!q) {
+                rc = r->err.code;
+                break;
+            }
             TsfCursor tc = tsf_cursor(q, to - from);
             rc = TSF_ENOTFOUND;
             while (tsf_cur_left(&tc) > 0) {
                 TsfSeriesMeta sm = {0};
                 int prc = parse_tsmeta(r, &tc, from + (uint64_t)(tc.p - q), &sm);
-                if (prc) { rc = prc; break; }
+                if (prc) {
+                    rc = prc;
+                    break;
+                }
                 if (sm.name_len == mlen && memcmp(sm.name, measurement, mlen) == 0) {
                     sm.device = device;
                     sm.device_len = dlen;
@@ -652,16 +698,19 @@ static int chunk_open(TsfReader *r, uint64_t offset, TsfChunk *c)
             /* name longer than the first read: 1 marker + 5 length + name + 5 + 3 */
             TsfCursor lc = tsf_cursor(c->hdr.data + 1, want - 1);
             int32_t nl = tsf_cur_varint(&lc);
-            if (lc.err || nl < 0 || (uint64_t)nl + 14 > limit - offset) return fail(r, TSF_ECORRUPT, offset, "bad chunk header");
+            if (lc.err || nl < 0 || (uint64_t)nl + 14 > limit - offset)
+                return fail(r, TSF_ECORRUPT, offset, "bad chunk header");
             want = (size_t)nl + 14 < limit - offset ? (size_t)nl + 14 : (size_t)(limit - offset);
             continue;
         }
         return tsf_err_set(&r->err, rc == TSF_EUNSUPPORTED ? rc : TSF_ECORRUPT, (int64_t)offset,
                            rc == TSF_EUNSUPPORTED ? "chunk uses an unsupported encoding or codec"
-                                                  : "bad chunk header (marker 0x%02x)", c->hdr.data[0]);
+                                                  : "bad chunk header (marker 0x%02x)",
+                           c->hdr.data[0]);
     }
     uint64_t data_at = offset + c->h.header_len;
-    if (c->h.data_size > limit - data_at) return fail(r, TSF_ECORRUPT, offset, "chunk data runs past the data section");
+    if (c->h.data_size > limit - data_at)
+        return fail(r, TSF_ECORRUPT, offset, "chunk data runs past the data section");
     c->data = malloc(c->h.data_size ? c->h.data_size : 1);
     if (!c->data) return fail(r, -ENOMEM, offset, "out of memory");
     if (read_at(r, data_at, c->h.data_size, c->data)) {
@@ -681,7 +730,10 @@ int tsf_chunk_open(TsfReader *r, uint64_t offset, TsfChunk *c)
     return rc;
 }
 
-void tsf_chunk_set_pages_have_stats(TsfChunk *c, bool yes) { c->pages_have_stats = yes; }
+void tsf_chunk_set_pages_have_stats(TsfChunk *c, bool yes)
+{
+    c->pages_have_stats = yes;
+}
 
 int tsf_chunk_next_page(TsfChunk *c, TsfPage *p)
 {
@@ -769,20 +821,24 @@ static int decode_times(TsfChunk *c, const TsfPage *p, TsfEncoding enc, const ui
     if (count < 0)
         return tsf_err_set(&c->r->err, count == TSF_EUNSUPPORTED ? TSF_EUNSUPPORTED : TSF_ECORRUPT,
                            (int64_t)p->offset, "bad %s time stream", tsf_encoding_name(enc));
-    if (count > (int64_t)1 << 24) return fail(c->r, TSF_ECORRUPT, p->offset, "implausible point count in page");
-    if (column_reserve(col, (size_t)count, value_type)) return fail(c->r, -ENOMEM, p->offset, "out of memory");
+    if (count > (int64_t)1 << 24)
+        return fail(c->r, TSF_ECORRUPT, p->offset, "implausible point count in page");
+    if (column_reserve(col, (size_t)count, value_type))
+        return fail(c->r, -ENOMEM, p->offset, "out of memory");
     if (tsf_decode(enc, TSF_INT64, tp, tlen, (size_t)count, col->times))
         return fail(c->r, TSF_ECORRUPT, p->offset, "bad time stream");
     col->n = (size_t)count;
     return 0;
 }
 
-static int decode_values(TsfChunk *c, const TsfPage *p, const uint8_t *vp, size_t vlen, size_t n, TsfColumn *col)
+static int decode_values(TsfChunk *c, const TsfPage *p, const uint8_t *vp, size_t vlen, size_t n,
+                         TsfColumn *col)
 {
     int rc = tsf_decode(c->h.encoding, c->h.type, vp, vlen, n, col->values);
     if (rc)
         return tsf_err_set(&c->r->err, rc == TSF_EUNSUPPORTED ? rc : TSF_ECORRUPT, (int64_t)p->offset,
-                           "cannot decode %s %s values", tsf_type_name(c->h.type), tsf_encoding_name(c->h.encoding));
+                           "cannot decode %s %s values", tsf_type_name(c->h.type),
+                           tsf_encoding_name(c->h.encoding));
     return 0;
 }
 

@@ -69,12 +69,12 @@ typedef struct TsfSeriesMeta {
     size_t device_len;
     const char *name; /* "" for the time column of an aligned device */
     size_t name_len;
-    TsfType type;     /* VECTOR for an aligned time column */
-    uint8_t mask;     /* 0, TSF_MASK_TIME_COLUMN or TSF_MASK_VALUE_COLUMN */
+    TsfType type; /* VECTOR for an aligned time column */
+    uint8_t mask; /* 0, TSF_MASK_TIME_COLUMN or TSF_MASK_VALUE_COLUMN */
     TsfStats stats;
     size_t nchunks;
     TsfChunkMeta *chunks;
-    TsfBuf own;       /* backing bytes when the struct owns them */
+    TsfBuf own; /* backing bytes when the struct owns them */
 } TsfSeriesMeta;
 
 /* Visits every series of the file, device by device in index order.  The
@@ -86,8 +86,7 @@ int tsf_reader_foreach_series(TsfReader *r, TsfSeriesFn fn, void *ctx);
 
 /* Finds device.measurement (measurement "" = the aligned time column).
  * Fills *out (free with tsf_series_meta_free) or returns TSF_ENOTFOUND. */
-int tsf_reader_find_series(TsfReader *r, const char *device, const char *measurement,
-                           TsfSeriesMeta *out);
+int tsf_reader_find_series(TsfReader *r, const char *device, const char *measurement, TsfSeriesMeta *out);
 
 /* Deep copy (dst owns its bytes); free with tsf_series_meta_free. */
 int tsf_series_meta_copy(TsfSeriesMeta *dst, const TsfSeriesMeta *src);
@@ -97,19 +96,19 @@ void tsf_series_meta_free(TsfSeriesMeta *sm);
 
 typedef struct TsfChunk {
     TsfReader *r;
-    uint64_t offset;      /* of the header */
-    TsfChunkHeader h;     /* name points into hdr */
-    uint8_t *data;        /* h.data_size bytes: page headers and bodies */
-    size_t pos;           /* next page header within data */
-    uint32_t page_no;     /* pages returned so far */
+    uint64_t offset;  /* of the header */
+    TsfChunkHeader h; /* name points into hdr */
+    uint8_t *data;    /* h.data_size bytes: page headers and bodies */
+    size_t pos;       /* next page header within data */
+    uint32_t page_no; /* pages returned so far */
     bool pages_have_stats;
-    TsfBuf hdr;           /* header bytes (owns h.name) */
+    TsfBuf hdr; /* header bytes (owns h.name) */
 } TsfChunk;
 
 typedef struct TsfPage {
-    uint64_t offset;       /* of the page header in the file */
-    TsfPageHeader h;       /* stats valid when h.has_stats */
-    const uint8_t *body;   /* h.compressed bytes inside the chunk's data */
+    uint64_t offset;     /* of the page header in the file */
+    TsfPageHeader h;     /* stats valid when h.has_stats */
+    const uint8_t *body; /* h.compressed bytes inside the chunk's data */
 } TsfPage;
 
 /* Reads the chunk header and its pages' bytes at offset. */
@@ -123,14 +122,14 @@ void tsf_chunk_close(TsfChunk *c);
 
 /* Decoded columns of one page; buffers are reused across decodes. */
 typedef struct TsfColumn {
-    size_t n;          /* values (non-aligned: points; aligned value: non-null) */
-    size_t rows;       /* aligned value pages: rows of the page */
-    int64_t *times;    /* n times (aligned value pages: times of present rows
-                        * when tsf_value_page_decode was given times) */
-    void *values;      /* n values, physical form; TsfBin point into raw */
-    uint8_t *bitmap;   /* aligned value pages: row bitmap, MSB first, 1 = present */
+    size_t n;        /* values (non-aligned: points; aligned value: non-null) */
+    size_t rows;     /* aligned value pages: rows of the page */
+    int64_t *times;  /* n times (aligned value pages: times of present rows
+                      * when tsf_value_page_decode was given times) */
+    void *values;    /* n values, physical form; TsfBin point into raw */
+    uint8_t *bitmap; /* aligned value pages: row bitmap, MSB first, 1 = present */
     size_t cap, bitmap_cap;
-    TsfBuf raw;        /* decompressed body */
+    TsfBuf raw; /* decompressed body */
 } TsfColumn;
 
 void tsf_column_free(TsfColumn *col);

@@ -78,13 +78,20 @@ static int chunk_stats(TsfReader *r, RGroup *g, const TsfRecord *rec, TsfStats *
             if (pt) g->page_times = pt;
             if (pr) g->page_rows = pr;
             int64_t *copy = malloc((col.n ? col.n : 1) * sizeof(int64_t));
-            if (!pt || !pr || !copy) { free(copy); rc = -ENOMEM; break; }
+            if (!pt || !pr || !copy) {
+                free(copy);
+                rc = -ENOMEM;
+                break;
+            }
             memcpy(copy, col.times, col.n * sizeof(int64_t));
             g->page_times[g->npages] = copy;
             g->page_rows[g->npages++] = col.n;
             rc = tsf_stats_add(st, col.times, NULL, col.n);
         } else if (is_value) {
-            if (page >= g->npages) { rc = TSF_ECORRUPT; break; }
+            if (page >= g->npages) {
+                rc = TSF_ECORRUPT;
+                break;
+            }
             rc = tsf_value_page_decode(&c, &p, g->page_times[page], g->page_rows[page], &col);
             if (rc == 0) rc = tsf_stats_add(st, col.times, col.values, col.n);
         } else {
@@ -137,8 +144,8 @@ static int commit_group(TsfWriter *w, RGroup *g)
     return w->rc;
 }
 
-int tsf_writer_recover(const char *path, const TsfWriterOpts *opts, TsfWriter **out,
-                       TsfRecoverInfo *info, TsfErr *err)
+int tsf_writer_recover(const char *path, const TsfWriterOpts *opts, TsfWriter **out, TsfRecoverInfo *info,
+                       TsfErr *err)
 {
     *out = NULL;
     TsfRecoverInfo ri = {0, false, INT64_MAX, INT64_MIN};
@@ -146,8 +153,10 @@ int tsf_writer_recover(const char *path, const TsfWriterOpts *opts, TsfWriter **
     int rc = tsf_reader_open_data(path, &r, err);
     if (rc) return rc;
     TsfWriterOpts o;
-    if (opts) o = *opts;
-    else tsf_writer_opts_default(&o);
+    if (opts)
+        o = *opts;
+    else
+        tsf_writer_opts_default(&o);
     o.version = tsf_reader_version(r);
     TsfWriter *w = tsf_w_alloc(&o);
     if (!w) {
@@ -190,7 +199,8 @@ int tsf_writer_recover(const char *path, const TsfWriterOpts *opts, TsfWriter **
     }
     w->path = strdup(path);
     w->fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (!w->path || w->fd < 0 || ftruncate(w->fd, (off_t)keep) != 0 || lseek(w->fd, (off_t)keep, SEEK_SET) < 0) {
+    if (!w->path || w->fd < 0 || ftruncate(w->fd, (off_t)keep) != 0 ||
+        lseek(w->fd, (off_t)keep, SEEK_SET) < 0) {
         rc = w->path ? -errno : -ENOMEM;
         if (err) tsf_err_set(err, rc, (int64_t)keep, "cannot truncate %s: %s", path, tsf_strerror(rc));
         tsf_w_free(w);

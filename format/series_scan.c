@@ -66,7 +66,10 @@ static int scan_aligned_chunk(Scan *s, const TsfChunkMeta *vm, const TsfChunkMet
     for (;;) {
         int a = tsf_chunk_next_page(&tc, &tp);
         int b = vc.h.data_size == 0 ? 0 : tsf_chunk_next_page(&vc, &vp);
-        if (a < 0 || b < 0) { rc = a < 0 ? a : b; break; }
+        if (a < 0 || b < 0) {
+            rc = a < 0 ? a : b;
+            break;
+        }
         if (a == 0) break;
         if (b == 0) break; /* an all-null value chunk has no pages */
         const TsfStats *st = vp.h.has_stats ? &vp.h.stats : &vm->stats;
@@ -93,15 +96,16 @@ static const TsfChunkMeta *time_chunk_for(const TsfSeriesMeta *tm, uint64_t valu
     size_t lo = 0, hi = tm->nchunks;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (tm->chunks[mid].offset < value_offset) lo = mid + 1;
-        else hi = mid;
+        if (tm->chunks[mid].offset < value_offset)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo ? &tm->chunks[lo - 1] : NULL;
 }
 
-int tsf_series_scan(TsfReader *r, const TsfSeriesMeta *sm, const TsfSeriesMeta *time_meta,
-                    int64_t t_lo, int64_t t_hi, TsfPointsFn fn, void *ctx,
-                    TsfScanCounters *counters)
+int tsf_series_scan(TsfReader *r, const TsfSeriesMeta *sm, const TsfSeriesMeta *time_meta, int64_t t_lo,
+                    int64_t t_hi, TsfPointsFn fn, void *ctx, TsfScanCounters *counters)
 {
     Scan s = {.r = r, .lo = t_lo, .hi = t_hi, .fn = fn, .ctx = ctx, .cnt = counters};
     int rc = 0;
@@ -116,7 +120,8 @@ int tsf_series_scan(TsfReader *r, const TsfSeriesMeta *sm, const TsfSeriesMeta *
         if (aligned) {
             const TsfChunkMeta *tm = time_chunk_for(time_meta, cm->offset);
             if (!tm) {
-                rc = tsf_reader_fail(r, TSF_ECORRUPT, cm->offset, "value chunk without a time chunk before it");
+                rc = tsf_reader_fail(r, TSF_ECORRUPT, cm->offset,
+                                     "value chunk without a time chunk before it");
                 break;
             }
             rc = scan_aligned_chunk(&s, cm, tm);

@@ -26,8 +26,7 @@ typedef struct TsfScanCounters {
 
 /* time_meta: the device's time column (name "") when sm is an aligned value
  * column, else NULL.  counters may be NULL. */
-int tsf_series_scan(TsfReader *r, const TsfSeriesMeta *sm, const TsfSeriesMeta *time_meta,
-                    int64_t t_lo, int64_t t_hi, TsfPointsFn fn, void *ctx,
-                    TsfScanCounters *counters);
+int tsf_series_scan(TsfReader *r, const TsfSeriesMeta *sm, const TsfSeriesMeta *time_meta, int64_t t_lo,
+                    int64_t t_hi, TsfPointsFn fn, void *ctx, TsfScanCounters *counters);
 
 #endif

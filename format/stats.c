@@ -151,7 +151,10 @@ static int bin_commit(TsfStats *s, const TsfBin nv[4])
 }
 
 /* TEXT and STRING keep binary values; BLOB (also binary) keeps none. */
-static inline bool has_bins(TsfType t) { return t == TSF_TEXT || t == TSF_STRING; }
+static inline bool has_bins(TsfType t)
+{
+    return t == TSF_TEXT || t == TSF_STRING;
+}
 
 /* Unsigned-byte lexicographic order, shorter prefix first (spec §0.4). */
 static inline int bin_cmp(TsfBin a, TsfBin b)
@@ -165,25 +168,25 @@ static inline int bin_cmp(TsfBin a, TsfBin b)
 /* ---- adding points --------------------------------------------------------- */
 
 /* One pass each; `first` says the statistics were empty before this batch. */
-#define MINMAX_SUM_LOOP(FIELD, CT, SUMEXPR)                       \
-    do {                                                          \
-        const CT *a = values;                                     \
-        size_t i = 0;                                             \
-        if (first) {                                              \
-            s->v.FIELD.min = s->v.FIELD.max = a[0];               \
-            s->v.FIELD.first = a[0];                              \
-            s->v.FIELD.sum = 0;                                   \
-        }                                                         \
-        CT mn = s->v.FIELD.min, mx = s->v.FIELD.max;              \
-        for (; i < n; i++) {                                      \
-            CT x = a[i];                                          \
-            if (x < mn) mn = x;                                   \
-            if (x > mx) mx = x;                                   \
-            SUMEXPR;                                              \
-        }                                                         \
-        s->v.FIELD.min = mn;                                      \
-        s->v.FIELD.max = mx;                                      \
-        s->v.FIELD.last = a[n - 1];                               \
+#define MINMAX_SUM_LOOP(FIELD, CT, SUMEXPR)                                                                  \
+    do {                                                                                                     \
+        const CT *a = values;                                                                                \
+        size_t i = 0;                                                                                        \
+        if (first) {                                                                                         \
+            s->v.FIELD.min = s->v.FIELD.max = a[0];                                                          \
+            s->v.FIELD.first = a[0];                                                                         \
+            s->v.FIELD.sum = 0;                                                                              \
+        }                                                                                                    \
+        CT mn = s->v.FIELD.min, mx = s->v.FIELD.max;                                                         \
+        for (; i < n; i++) {                                                                                 \
+            CT x = a[i];                                                                                     \
+            if (x < mn) mn = x;                                                                              \
+            if (x > mx) mx = x;                                                                              \
+            SUMEXPR;                                                                                         \
+        }                                                                                                    \
+        s->v.FIELD.min = mn;                                                                                 \
+        s->v.FIELD.max = mx;                                                                                 \
+        s->v.FIELD.last = a[n - 1];                                                                          \
     } while (0)
 
 int tsf_stats_add(TsfStats *s, const int64_t *times, const void *values, size_t n)
@@ -253,8 +256,7 @@ int tsf_stats_add(TsfStats *s, const int64_t *times, const void *values, size_t 
         if (rc) return rc;
         break;
     }
-    default: /* BLOB, VECTOR: only the common part */
-        break;
+    default: /* BLOB, VECTOR: only the common part */ break;
     }
 
     /* Times ascending: the batch's extremes are its ends (as the reference). */
@@ -266,13 +268,13 @@ int tsf_stats_add(TsfStats *s, const int64_t *times, const void *values, size_t 
 
 /* ---- merge and copy -------------------------------------------------------- */
 
-#define MERGE_NUM(FIELD, SUMADD)                                        \
-    do {                                                                \
-        if (src->v.FIELD.min < dst->v.FIELD.min) dst->v.FIELD.min = src->v.FIELD.min; \
-        if (src->v.FIELD.max > dst->v.FIELD.max) dst->v.FIELD.max = src->v.FIELD.max; \
-        if (take_first) dst->v.FIELD.first = src->v.FIELD.first;        \
-        if (take_last) dst->v.FIELD.last = src->v.FIELD.last;           \
-        SUMADD;                                                         \
+#define MERGE_NUM(FIELD, SUMADD)                                                                             \
+    do {                                                                                                     \
+        if (src->v.FIELD.min < dst->v.FIELD.min) dst->v.FIELD.min = src->v.FIELD.min;                        \
+        if (src->v.FIELD.max > dst->v.FIELD.max) dst->v.FIELD.max = src->v.FIELD.max;                        \
+        if (take_first) dst->v.FIELD.first = src->v.FIELD.first;                                             \
+        if (take_last) dst->v.FIELD.last = src->v.FIELD.last;                                                \
+        SUMADD;                                                                                              \
     } while (0)
 
 int tsf_stats_merge(TsfStats *dst, const TsfStats *src)
@@ -305,24 +307,16 @@ int tsf_stats_merge(TsfStats *dst, const TsfStats *src)
         break;
     case TSF_INT32:
     case TSF_DATE:
-        MERGE_NUM(i32, dst->v.i32.sum = (int64_t)((uint64_t)dst->v.i32.sum +
-                                                  (uint64_t)src->v.i32.sum));
+        MERGE_NUM(i32, dst->v.i32.sum = (int64_t)((uint64_t)dst->v.i32.sum + (uint64_t)src->v.i32.sum));
         break;
     case TSF_INT64:
-    case TSF_TIMESTAMP:
-        MERGE_NUM(i64, dst->v.i64.sum += src->v.i64.sum);
-        break;
-    case TSF_FLOAT:
-        MERGE_NUM(f32, dst->v.f32.sum += src->v.f32.sum);
-        break;
-    case TSF_DOUBLE:
-        MERGE_NUM(f64, dst->v.f64.sum += src->v.f64.sum);
-        break;
+    case TSF_TIMESTAMP: MERGE_NUM(i64, dst->v.i64.sum += src->v.i64.sum); break;
+    case TSF_FLOAT: MERGE_NUM(f32, dst->v.f32.sum += src->v.f32.sum); break;
+    case TSF_DOUBLE: MERGE_NUM(f64, dst->v.f64.sum += src->v.f64.sum); break;
     case TSF_TEXT:
     case TSF_STRING: {
         TsfBin nv[4] = {take_first ? src->v.bin.first : dst->v.bin.first,
-                        take_last ? src->v.bin.last : dst->v.bin.last, dst->v.bin.min,
-                        dst->v.bin.max};
+                        take_last ? src->v.bin.last : dst->v.bin.last, dst->v.bin.min, dst->v.bin.max};
         if (dst->type == TSF_STRING) {
             if (bin_cmp(src->v.bin.min, nv[2]) < 0) nv[2] = src->v.bin.min;
             if (bin_cmp(src->v.bin.max, nv[3]) > 0) nv[3] = src->v.bin.max;
@@ -331,8 +325,7 @@ int tsf_stats_merge(TsfStats *dst, const TsfStats *src)
         if (rc) return rc;
         break;
     }
-    default:
-        break;
+    default: break;
     }
     if (src->start < dst->start) dst->start = src->start;
     if (src->end > dst->end) dst->end = src->end;
@@ -361,7 +354,10 @@ int tsf_stats_copy(TsfStats *dst, const TsfStats *src)
 static inline size_t uvarint_size(uint32_t v)
 {
     size_t n = 1;
-    while (v >= 0x80) { v >>= 7; n++; }
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
     return n;
 }
 
@@ -370,14 +366,15 @@ size_t tsf_stats_size(const TsfStats *s)
     size_t n = uvarint_size(s->count) + 16;
     switch (s->type) {
     case TSF_BOOLEAN: return n + 10;
-    case TSF_INT32: case TSF_DATE: return n + 24;
-    case TSF_INT64: case TSF_TIMESTAMP: return n + 40;
+    case TSF_INT32:
+    case TSF_DATE: return n + 24;
+    case TSF_INT64:
+    case TSF_TIMESTAMP: return n + 40;
     case TSF_FLOAT: return n + 24;
     case TSF_DOUBLE: return n + 40;
     case TSF_TEXT: return n + 8 + (size_t)s->v.bin.first.len + s->v.bin.last.len;
     case TSF_STRING:
-        return n + 16 + (size_t)s->v.bin.first.len + s->v.bin.last.len + s->v.bin.min.len +
-               s->v.bin.max.len;
+        return n + 16 + (size_t)s->v.bin.first.len + s->v.bin.last.len + s->v.bin.min.len + s->v.bin.max.len;
     default: return n;
     }
 }
@@ -434,8 +431,7 @@ void tsf_stats_write(const TsfStats *s, TsfBuf *out)
         tsf_buf_put_i32str(out, s->v.bin.first.ptr, s->v.bin.first.len);
         tsf_buf_put_i32str(out, s->v.bin.last.ptr, s->v.bin.last.len);
         break;
-    default: /* BLOB, VECTOR */
-        break;
+    default: /* BLOB, VECTOR */ break;
     }
 }
 
@@ -509,8 +505,7 @@ int tsf_stats_read(TsfCursor *c, TsfType type, TsfStats *s)
         s->v.bin.first = read_bin(c);
         s->v.bin.last = read_bin(c);
         break;
-    default: /* BLOB, VECTOR */
-        break;
+    default: /* BLOB, VECTOR */ break;
     }
     if (c->err) {
         int rc = c->err;

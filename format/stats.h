@@ -22,20 +22,36 @@
 #include "types.h"
 
 typedef struct TsfStats {
-    TsfType type;  /* data type (VECTOR for an aligned time column) */
+    TsfType type;   /* data type (VECTOR for an aligned time column) */
     uint32_t count; /* points (non-null) */
-    int64_t start; /* smallest time; INT64_MAX when count == 0 */
-    int64_t end;   /* largest time; INT64_MIN when count == 0 */
+    int64_t start;  /* smallest time; INT64_MAX when count == 0 */
+    int64_t end;    /* largest time; INT64_MIN when count == 0 */
     union {
-        struct { uint8_t first, last; int64_t sum; } b;          /* BOOLEAN */
-        struct { int32_t min, max, first, last; int64_t sum; } i32; /* INT32, DATE */
-        struct { int64_t min, max, first, last; double sum; } i64;  /* INT64, TIMESTAMP */
-        struct { float min, max, first, last; double sum; } f32;    /* FLOAT */
-        struct { double min, max, first, last, sum; } f64;          /* DOUBLE */
-        struct { TsfBin first, last, min, max; } bin;               /* TEXT, STRING */
+        struct {
+            uint8_t first, last;
+            int64_t sum;
+        } b; /* BOOLEAN */
+        struct {
+            int32_t min, max, first, last;
+            int64_t sum;
+        } i32; /* INT32, DATE */
+        struct {
+            int64_t min, max, first, last;
+            double sum;
+        } i64; /* INT64, TIMESTAMP */
+        struct {
+            float min, max, first, last;
+            double sum;
+        } f32; /* FLOAT */
+        struct {
+            double min, max, first, last, sum;
+        } f64; /* DOUBLE */
+        struct {
+            TsfBin first, last, min, max;
+        } bin; /* TEXT, STRING */
     } v;
-    bool owned;    /* bin fields point into store */
-    TsfBuf store;  /* owned copies of bin fields when owned */
+    bool owned;   /* bin fields point into store */
+    TsfBuf store; /* owned copies of bin fields when owned */
 } TsfStats;
 
 /* Empty statistics of a type (count 0, spec §3.4). */

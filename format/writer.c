@@ -60,10 +60,14 @@ int tsf_w_fail(TsfWriter *w, int rc, const char *fmt, ...)
     return rc;
 }
 
-const TsfErr *tsf_writer_err(const TsfWriter *w) { return &w->err; }
+const TsfErr *tsf_writer_err(const TsfWriter *w)
+{
+    return &w->err;
+}
 
 void tsf_writer_foreach_device(const TsfWriter *w,
-                               void (*fn)(void *ctx, const char *device, int64_t start, int64_t end), void *ctx)
+                               void (*fn)(void *ctx, const char *device, int64_t start, int64_t end),
+                               void *ctx)
 {
     for (guint i = 0; i < w->device_list->len; i++) {
         const WDevice *d = w->device_list->pdata[i];
@@ -77,7 +81,10 @@ void tsf_writer_foreach_device(const TsfWriter *w,
         if (lo <= hi) fn(ctx, d->path, lo, hi);
     }
 }
-uint64_t tsf_writer_position(const TsfWriter *w) { return tsf_w_pos(w); }
+uint64_t tsf_writer_position(const TsfWriter *w)
+{
+    return tsf_w_pos(w);
+}
 
 /* ---- registry of devices and series -------------------------------------- */
 
@@ -105,8 +112,10 @@ TsfWriter *tsf_w_alloc(const TsfWriterOpts *opts)
     TsfWriter *w = calloc(1, sizeof(*w));
     if (!w) return NULL;
     w->fd = -1;
-    if (opts) w->o = *opts;
-    else tsf_writer_opts_default(&w->o);
+    if (opts)
+        w->o = *opts;
+    else
+        tsf_writer_opts_default(&w->o);
     if (w->o.version != 4) w->o.version = 3;
     if (w->o.page_max_points == 0) w->o.page_max_points = 10000;
     if (w->o.page_max_bytes == 0) w->o.page_max_bytes = 65536;
@@ -143,8 +152,7 @@ WDevice *tsf_w_device(TsfWriter *w, const char *path, size_t len, bool aligned)
     return d;
 }
 
-WSeries *tsf_w_series(TsfWriter *w, WDevice *d, const char *name, size_t len, TsfType type,
-                      uint8_t mask)
+WSeries *tsf_w_series(TsfWriter *w, WDevice *d, const char *name, size_t len, TsfType type, uint8_t mask)
 {
     WSeries *s = g_hash_table_lookup(d->by_name, name);
     if (s) {
@@ -253,8 +261,8 @@ static void cb_free(ColBuilder *cb)
     memset(cb, 0, sizeof(*cb));
 }
 
-static void cb_init(ColBuilder *cb, WSeries *s, TsfType type, TsfEncoding enc,
-                    TsfCompression comp, uint8_t mask)
+static void cb_init(ColBuilder *cb, WSeries *s, TsfType type, TsfEncoding enc, TsfCompression comp,
+                    uint8_t mask)
 {
     memset(cb, 0, sizeof(*cb));
     cb->series = s;
@@ -469,11 +477,12 @@ static int cb_finish_chunk(TsfWriter *w, ColBuilder *cb)
     if (cb->npages == 0) return w->rc;
     uint64_t offset = tsf_w_pos(w);
     bool all_null = cb->nonempty_pages == 0;
-    uint8_t marker = (uint8_t)(((cb->npages > 1 && !all_null) ? TSF_MARK_CHUNK : TSF_MARK_ONE_PAGE_CHUNK) | cb->mask);
+    uint8_t marker =
+        (uint8_t)(((cb->npages > 1 && !all_null) ? TSF_MARK_CHUNK : TSF_MARK_ONE_PAGE_CHUNK) | cb->mask);
     size_t data_len = all_null ? 0 : cb->pages.len;
     TsfEncoding enc = cb->mask == TSF_MASK_TIME_COLUMN ? TSF_ENC_TS_2DIFF : cb->enc;
-    tsf_chunk_header_write(&w->out, marker, cb->series->name, cb->series->name_len,
-                           (uint32_t)data_len, cb->type, cb->comp, enc);
+    tsf_chunk_header_write(&w->out, marker, cb->series->name, cb->series->name_len, (uint32_t)data_len,
+                           cb->type, cb->comp, enc);
     tsf_buf_put(&w->out, cb->pages.data, data_len);
     int rc = tsf_w_add_chunk(w, cb->series, offset, &cb->chunk_stats);
     tsf_buf_reset(&cb->pages);
@@ -486,7 +495,10 @@ static int cb_finish_chunk(TsfWriter *w, ColBuilder *cb)
 
 /* ---- non-aligned groups ----------------------------------------------------- */
 
-static bool name_ok(const char *s) { return s && *s; }
+static bool name_ok(const char *s)
+{
+    return s && *s;
+}
 
 int tsf_writer_begin_group(TsfWriter *w, const char *device)
 {
@@ -510,8 +522,8 @@ int tsf_writer_begin_series(TsfWriter *w, const char *measurement, TsfType type,
     if (!name_ok(measurement)) return tsf_w_fail(w, TSF_EINVAL, "empty measurement name");
     if (type == TSF_VECTOR || tsf_type_phys(type) == TSF_PHYS_NONE || !tsf_encoding_allowed(type, enc) ||
         !tsf_compression_is_valid((int)comp))
-        return tsf_w_fail(w, TSF_EINVAL, "%s: cannot write %s with %s/%s", measurement,
-                          tsf_type_name(type), tsf_encoding_name(enc), tsf_compression_name(comp));
+        return tsf_w_fail(w, TSF_EINVAL, "%s: cannot write %s with %s/%s", measurement, tsf_type_name(type),
+                          tsf_encoding_name(enc), tsf_compression_name(comp));
     WSeries *s = tsf_w_series(w, w->dev, measurement, strlen(measurement), type, 0);
     if (!s) return w->rc;
     cb_init(&w->single, s, type, enc, comp, 0);
@@ -537,8 +549,8 @@ static int check_increasing(TsfWriter *w, ColBuilder *cb, const int64_t *times, 
     bool have = cb->has_time;
     for (size_t i = 0; i < n; i++) {
         if (have && times[i] <= prev)
-            return tsf_w_fail(w, TSF_EINVAL, "%s.%s: time %lld not after %lld", w->dev->path, cb->series->name,
-                              (long long)times[i], (long long)prev);
+            return tsf_w_fail(w, TSF_EINVAL, "%s.%s: time %lld not after %lld", w->dev->path,
+                              cb->series->name, (long long)times[i], (long long)prev);
         prev = times[i];
         have = true;
     }
@@ -590,8 +602,7 @@ int tsf_writer_end_series(TsfWriter *w)
 
 /* ---- aligned groups ------------------------------------------------------- */
 
-int tsf_writer_begin_aligned(TsfWriter *w, const char *device, const TsfColumnSchema *cols,
-                             size_t ncols)
+int tsf_writer_begin_aligned(TsfWriter *w, const char *device, const TsfColumnSchema *cols, size_t ncols)
 {
     if (w->rc) return w->rc;
     if (w->dev) return tsf_w_fail(w, TSF_EINVAL, "a chunk group is already open");
@@ -612,11 +623,10 @@ int tsf_writer_begin_aligned(TsfWriter *w, const char *device, const TsfColumnSc
     WSeries *ts = tsf_w_series(w, d, "", 0, TSF_VECTOR, TSF_MASK_TIME_COLUMN);
     if (ts) cb_init(&cbs[0], ts, TSF_VECTOR, TSF_ENC_TS_2DIFF, w->o.time_compression, TSF_MASK_TIME_COLUMN);
     for (size_t i = 0; ts && i < ncols; i++) {
-        WSeries *s = tsf_w_series(w, d, cols[i].name, strlen(cols[i].name), cols[i].type,
-                                  TSF_MASK_VALUE_COLUMN);
+        WSeries *s =
+            tsf_w_series(w, d, cols[i].name, strlen(cols[i].name), cols[i].type, TSF_MASK_VALUE_COLUMN);
         if (!s) break;
-        cb_init(&cbs[i + 1], s, cols[i].type, cols[i].encoding, cols[i].compression,
-                TSF_MASK_VALUE_COLUMN);
+        cb_init(&cbs[i + 1], s, cols[i].type, cols[i].encoding, cols[i].compression, TSF_MASK_VALUE_COLUMN);
     }
     w->dev = d;
     w->aligned = true;
@@ -636,8 +646,8 @@ static int aligned_seal_all(TsfWriter *w)
     return w->rc;
 }
 
-int tsf_writer_append_aligned(TsfWriter *w, const int64_t *times, size_t n,
-                              const void *const *values, const uint8_t *const *present)
+int tsf_writer_append_aligned(TsfWriter *w, const int64_t *times, size_t n, const void *const *values,
+                              const uint8_t *const *present)
 {
     if (w->rc) return w->rc;
     if (!w->dev || !w->aligned) return tsf_w_fail(w, TSF_EINVAL, "append_aligned outside an aligned group");
@@ -669,8 +679,7 @@ int tsf_writer_append_aligned(TsfWriter *w, const int64_t *times, size_t n,
         w->rows_in_page += (uint32_t)step;
         done += step;
         bool full = w->rows_in_page >= w->o.page_max_points;
-        for (size_t c = 0; c < w->ncols && !full; c++)
-            full = cb_page_full(w, &w->cols[c], w->rows_in_page);
+        for (size_t c = 0; c < w->ncols && !full; c++) full = cb_page_full(w, &w->cols[c], w->rows_in_page);
         if (w->rc) return w->rc;
         if (full && aligned_seal_all(w)) return w->rc;
     }

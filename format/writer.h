@@ -63,13 +63,12 @@ typedef struct TsfColumnSchema {
     TsfCompression compression;
 } TsfColumnSchema;
 
-int tsf_writer_begin_aligned(TsfWriter *w, const char *device, const TsfColumnSchema *cols,
-                             size_t ncols);
+int tsf_writer_begin_aligned(TsfWriter *w, const char *device, const TsfColumnSchema *cols, size_t ncols);
 /* Appends n rows.  values[c] holds n elements for column c (entries at null
  * rows are ignored); present[c] is n bytes, non-zero = value present, or
  * NULL when column c has a value in every row. */
-int tsf_writer_append_aligned(TsfWriter *w, const int64_t *times, size_t n,
-                              const void *const *values, const uint8_t *const *present);
+int tsf_writer_append_aligned(TsfWriter *w, const int64_t *times, size_t n, const void *const *values,
+                              const uint8_t *const *present);
 
 /* Ends the current group (either kind). */
 int tsf_writer_end_group(TsfWriter *w);
@@ -97,14 +96,15 @@ const TsfErr *tsf_writer_err(const TsfWriter *w);
 /* Calls fn for every device written so far with the smallest start and
  * largest end time over its series (devices with no points are skipped). */
 void tsf_writer_foreach_device(const TsfWriter *w,
-                               void (*fn)(void *ctx, const char *device, int64_t start, int64_t end), void *ctx);
+                               void (*fn)(void *ctx, const char *device, int64_t start, int64_t end),
+                               void *ctx);
 
 /* What recovery kept. */
 typedef struct TsfRecoverInfo {
-    uint64_t kept_bytes;     /* the file was truncated to this length */
-    bool has_plan_index;     /* a plan-index record was kept */
-    int64_t min_plan_index;  /* smallest min of the kept plan-index records */
-    int64_t max_plan_index;  /* largest max of the kept plan-index records */
+    uint64_t kept_bytes;    /* the file was truncated to this length */
+    bool has_plan_index;    /* a plan-index record was kept */
+    int64_t min_plan_index; /* smallest min of the kept plan-index records */
+    int64_t max_plan_index; /* largest max of the kept plan-index records */
 } TsfRecoverInfo;
 
 /* Recovery of a file that was never closed (spec §8.2): keeps every chunk
@@ -113,7 +113,7 @@ typedef struct TsfRecoverInfo {
  * that continues the file in its own version.  A complete file is reopened
  * for appending the same way (its index is rebuilt at close).
  * info (may be NULL) receives what was kept. */
-int tsf_writer_recover(const char *path, const TsfWriterOpts *opts, TsfWriter **out,
-                       TsfRecoverInfo *info, TsfErr *err);
+int tsf_writer_recover(const char *path, const TsfWriterOpts *opts, TsfWriter **out, TsfRecoverInfo *info,
+                       TsfErr *err);
 
 #endif

@@ -25,7 +25,7 @@
 
 #define DEVICES 10
 #define SENSORS 10
-#define ROWS 1000
+#define ROWS    1000
 
 typedef struct Job {
     Engine *e;
@@ -122,8 +122,8 @@ int main(int argc, char **argv)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "bench-engine: cannot remove %s\n", dir);
     int64_t total = tablets_per_dev * DEVICES * SENSORS * ROWS;
-    fprintf(stderr, "  %lld points in %.2f s (inserts and close), %llu flushes before close\n", (long long)total,
-            secs, (unsigned long long)st.flushes);
+    fprintf(stderr, "  %lld points in %.2f s (inserts and close), %llu flushes before close\n",
+            (long long)total, secs, (unsigned long long)st.flushes);
     printf("engine %s points_per_s=%.0f peak_rss_mb=%.1f wal_syncs=%llu\n", argv[1], (double)total / secs,
            (double)ru.ru_maxrss / 1024.0, (unsigned long long)st.wal_syncs);
     return 0;

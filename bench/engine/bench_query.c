@@ -126,14 +126,16 @@ int main(int argc, char **argv)
     if (engine_compact_all(e)) return 1;
     double ct = now() - c0;
     double ts3 = scan(e, INT64_MIN, INT64_MAX, &n);
-    fprintf(stderr, "  %lld points: full scan %.3f s; after rewrites/deletes %.3f s; compaction %.3f s; after it %.3f s\n",
+    fprintf(stderr,
+            "  %lld points: full scan %.3f s; after rewrites/deletes %.3f s; compaction %.3f s; after it "
+            "%.3f s\n",
             (long long)total, ts, ts2, ct, ts3);
     engine_close(e);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) return 1;
-    printf("query scan_mpts=%.1f range1pct_ms=%.2f range1pct_mixed_ms=%.2f compact_mpts=%.1f\n", scan_mpts, r1, r2,
-           (double)total / ct / 1e6);
+    printf("query scan_mpts=%.1f range1pct_ms=%.2f range1pct_mixed_ms=%.2f compact_mpts=%.1f\n", scan_mpts,
+           r1, r2, (double)total / ct / 1e6);
     free(t);
     free(v);
     return 0;

@@ -25,7 +25,7 @@
 #include "writer.h"
 
 #define SENSORS 10
-#define ROWS 1000000
+#define ROWS    1000000
 
 typedef struct Workload {
     int64_t *times;
@@ -52,8 +52,10 @@ static void generate(Workload *w, const char *variant)
         for (int i = 0; i < ROWS; i++) {
             x = x * 6364136223846793005ULL + 1442695040888963407ULL;
             uint64_t r = x >> 33;
-            if (is_int) ((int64_t *)w->values[k])[i] = (int64_t)(r % 1000) + 1000LL * k;
-            else ((double *)w->values[k])[i] = (double)(r % 100000) / 100.0 + k;
+            if (is_int)
+                ((int64_t *)w->values[k])[i] = (int64_t)(r % 1000) + 1000LL * k;
+            else
+                ((double *)w->values[k])[i] = (double)(r % 100000) / 100.0 + k;
         }
     }
 }
@@ -88,10 +90,16 @@ static int add_points(void *ctx, const int64_t *times, const void *values, size_
     double vs = 0;
     if (s->type == TSF_INT64) {
         const int64_t *v = values;
-        for (size_t i = 0; i < n; i++) { ts += times[i]; vs += (double)v[i]; }
+        for (size_t i = 0; i < n; i++) {
+            ts += times[i];
+            vs += (double)v[i];
+        }
     } else {
         const double *v = values;
-        for (size_t i = 0; i < n; i++) { ts += times[i]; vs += v[i]; }
+        for (size_t i = 0; i < n; i++) {
+            ts += times[i];
+            vs += v[i];
+        }
     }
     s->sum += (double)ts + vs;
     s->points += n;
@@ -165,20 +173,24 @@ int main(int argc, char **argv)
         if (rc == 0) rc = read_file(path, &total);
         double t2 = now();
         if (rc || total.points != points) {
-            fprintf(stderr, "bench-format: %s (points %llu)\n", tsf_strerror(rc), (unsigned long long)total.points);
+            fprintf(stderr, "bench-format: %s (points %llu)\n", tsf_strerror(rc),
+                    (unsigned long long)total.points);
             unlink(path);
             return 1;
         }
         if (it >= 0) {
             wt[it] = t1 - t0;
             rt[it] = t2 - t1;
-            fprintf(stderr, "  round %d: write %.3f s, read %.3f s (checksum %.6g)\n", it + 1, wt[it], rt[it], total.sum);
+            fprintf(stderr, "  round %d: write %.3f s, read %.3f s (checksum %.6g)\n", it + 1, wt[it], rt[it],
+                    total.sum);
         }
     }
     struct stat st;
     stat(path, &st);
-    if (getenv("BENCH_KEEP")) fprintf(stderr, "kept %s\n", path);
-    else unlink(path);
+    if (getenv("BENCH_KEEP"))
+        fprintf(stderr, "kept %s\n", path);
+    else
+        unlink(path);
     double bpp = (double)st.st_size / (double)points;
     printf("format %s bytes_per_point=%.3f write_mpts=%.1f read_mpts=%.1f\n", variant, bpp,
            (double)points / median(wt, iters) / 1e6, (double)points / median(rt, iters) / 1e6);

@@ -78,7 +78,8 @@ static int take_points(void *ctx, const int64_t *times, const void *values, size
         g_hash_table_insert(d->series, g_strdup(d->cur_key), a);
     }
     for (size_t i = 0; i < n; i++) {
-        double v = d->cur_type == TSF_DOUBLE ? ((const double *)values)[i] : (double)((const int64_t *)values)[i];
+        double v =
+            d->cur_type == TSF_DOUBLE ? ((const double *)values)[i] : (double)((const int64_t *)values)[i];
         Point p = {times[i], v};
         g_array_append_val(a, p);
     }
@@ -122,8 +123,10 @@ static void walk_files(Disk *d, const char *dir)
                          tsf_reader_err(fs.r)->msg);
             tsf_reader_close(fs.r);
             d->files++;
-            if (strstr(path, "/unsequence/")) d->unseq_files++;
-            else d->seq_files++;
+            if (strstr(path, "/unsequence/"))
+                d->unseq_files++;
+            else
+                d->seq_files++;
         }
         g_free(path);
     }
@@ -141,7 +144,10 @@ static void disk_load(Disk *d, const char *dir)
     g_free(unseq);
 }
 
-static void disk_free(Disk *d) { g_hash_table_destroy(d->series); }
+static void disk_free(Disk *d)
+{
+    g_hash_table_destroy(d->series);
+}
 
 static gint by_time(gconstpointer a, gconstpointer b)
 {
@@ -185,7 +191,8 @@ Test(engine, routes_points_to_partitions_and_files)
     const char *names[2] = {"temp", "count"};
     TsfType types[2] = {TSF_DOUBLE, TSF_INT64};
     const void *row[2] = {&v, &n11};
-    cr_assert_eq(engine_insert_row(e, "root.ln.d1", 11, names, types, row, 2), 0, "a row: one time, two sensors");
+    cr_assert_eq(engine_insert_row(e, "root.ln.d1", 11, names, types, row, 2), 0,
+                 "a row: one time, two sensors");
     cr_assert_eq(engine_close(e), 0);
 
     Disk d;
@@ -194,8 +201,10 @@ Test(engine, routes_points_to_partitions_and_files)
     GArray *a = g_hash_table_lookup(d.series, "root.ln.d1.temp");
     cr_assert_not_null(a);
     /* partition directories */
-    char *p0 = g_strdup_printf("%s/sequence/root.ln/0", dir), *pm1 = g_strdup_printf("%s/sequence/root.ln/-1", dir),
-         *p1 = g_strdup_printf("%s/sequence/root.ln/1", dir), *p2 = g_strdup_printf("%s/sequence/root.ln/2", dir),
+    char *p0 = g_strdup_printf("%s/sequence/root.ln/0", dir),
+         *pm1 = g_strdup_printf("%s/sequence/root.ln/-1", dir),
+         *p1 = g_strdup_printf("%s/sequence/root.ln/1", dir),
+         *p2 = g_strdup_printf("%s/sequence/root.ln/2", dir),
          *u0 = g_strdup_printf("%s/unsequence/root.ln/0", dir);
     struct stat st;
     cr_assert_eq(stat(p0, &st), 0);
@@ -280,7 +289,8 @@ Test(engine, tablets_with_nulls_text_and_many_partitions)
     cr_assert_not_null(x);
     cr_assert_eq(x->len, N - (N + 2) / 3, "null cells are not points");
     g_array_sort(x, by_time);
-    for (guint i = 1; i < x->len; i++) cr_assert_lt(g_array_index(x, Point, i - 1).t, g_array_index(x, Point, i).t);
+    for (guint i = 1; i < x->len; i++)
+        cr_assert_lt(g_array_index(x, Point, i - 1).t, g_array_index(x, Point, i).t);
     disk_free(&d);
     remove_dir(dir);
     free(dir);
@@ -326,12 +336,15 @@ Test(engine, memory_budget_triggers_flushes)
     int64_t v[ROWS];
     for (int round = 0; round < 200; round++) {
         for (int i = 0; i < ROWS; i++) t[i] = (int64_t)round * ROWS + i, v[i] = i;
-        EngineColumn cols[4] = {{"a", TSF_INT64, v, NULL}, {"b", TSF_INT64, v, NULL}, {"c", TSF_INT64, v, NULL},
+        EngineColumn cols[4] = {{"a", TSF_INT64, v, NULL},
+                                {"b", TSF_INT64, v, NULL},
+                                {"c", TSF_INT64, v, NULL},
                                 {"d", TSF_INT64, v, NULL}};
         cr_assert_eq(engine_insert_tablet(e, "root.m.d", t, ROWS, cols, 4), 0);
         EngineStats st;
         engine_get_stats(e, &st);
-        cr_assert_leq(st.memtable_bytes, (size_t)3 << 20, "memory stays near the budget (%zu)", st.memtable_bytes);
+        cr_assert_leq(st.memtable_bytes, (size_t)3 << 20, "memory stays near the budget (%zu)",
+                      st.memtable_bytes);
     }
     EngineStats st;
     engine_get_stats(e, &st);

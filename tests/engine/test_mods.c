@@ -277,9 +277,9 @@ Test(mods, malformed_lines_skipped)
                        "INSERTION,x.y,1,2,3\n"
                        "aborted\n"
                        "DELETION,x.y,1\n"
-                       "DELETION,x.y,-1,2,3\n"                     /* negative offset */
-                       "DELETION,x.y,1,2,9223372036854775808\n"    /* overflow */
-                       "DELETION,x.y,1,-9223372036854775809,3\n"   /* underflow */
+                       "DELETION,x.y,-1,2,3\n"                   /* negative offset */
+                       "DELETION,x.y,1,2,9223372036854775808\n"  /* overflow */
+                       "DELETION,x.y,1,-9223372036854775809,3\n" /* underflow */
                        "DELETION,x.y,1,2,3x\n"
                        "DELETION,x.y,1, 2,3\n"
                        "DELETION,x.y,1,,3\n"
@@ -375,11 +375,9 @@ Test(mods, pattern_worst_case_is_bounded)
 {
     /* Many "**" against a long path: O(P*S), must return promptly. */
     char pat[4096] = "root", dev[4096] = "root";
-    for (int i = 0; i < 300; i++)
-        strcat(pat, ".**.a");
+    for (int i = 0; i < 300; i++) strcat(pat, ".**.a");
     strcat(pat, ".b");
-    for (int i = 0; i < 600; i++)
-        strcat(dev, ".a");
+    for (int i = 0; i < 600; i++) strcat(dev, ".a");
     Deletion d = del(pat, 1, 0, 0);
     cr_assert_not(mods_matches(&d, dev, "a"));
     cr_assert(mods_matches(&d, dev, "b"));
@@ -420,25 +418,22 @@ Test(mods, apply_one_range)
 Test(mods, apply_offsets)
 {
     Deletion ds[] = {
-        del("root.d.s", 50, 0, 0),  /* applies to chunks below 50 */
-        del("root.d.s", 80, 1, 1),  /* below 80 */
-        del("root.d.*", 60, 2, 2),  /* below 60 */
+        del("root.d.s", 50, 0, 0), /* applies to chunks below 50 */
+        del("root.d.s", 80, 1, 1), /* below 80 */
+        del("root.d.*", 60, 2, 2), /* below 60 */
     };
     Mods m = mods_of(ds, 3);
     int64_t t[4];
     int32_t v[4];
     for (uint64_t off = 0; off < 100; off += 10) {
-        for (int i = 0; i < 4; i++)
-            t[i] = v[i] = i;
+        for (int i = 0; i < 4; i++) t[i] = v[i] = i;
         size_t n = mods_apply(&m, "root.d", "s", off, t, v, sizeof(v[0]), 4);
         size_t want = 4 - (off < 50) - (off < 80) - (off < 60);
         cr_assert_eq(n, want, "off %llu: %zu", (unsigned long long)off, n);
-        for (size_t i = 0; i < n; i++)
-            cr_assert_eq(t[i], v[i]);
+        for (size_t i = 0; i < n; i++) cr_assert_eq(t[i], v[i]);
     }
     /* file_offset == chunk_offset: not applied (chunk written after) */
-    for (int i = 0; i < 4; i++)
-        t[i] = i;
+    for (int i = 0; i < 4; i++) t[i] = i;
     cr_assert_eq(mods_apply(&m, "root.d", "s", 50, t, NULL, 0, 4), 2);
     cr_assert_eq(t[0], 0);
     cr_assert_eq(t[1], 3);
@@ -498,8 +493,7 @@ Test(mods, apply_many_ranges_heap_path)
     /* More applicable deletions than the stack array holds. */
     enum { K = 100, N = 1000 };
     Deletion ds[K];
-    for (int i = 0; i < K; i++)
-        ds[i] = del("root.d.**", 10, -1000 + i * 20, -1000 + i * 20 + 4);
+    for (int i = 0; i < K; i++) ds[i] = del("root.d.**", 10, -1000 + i * 20, -1000 + i * 20 + 4);
     Mods m = mods_of(ds, K);
     static int64_t t[N];
     static char v[N][3]; /* odd element size */

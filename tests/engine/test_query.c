@@ -112,12 +112,19 @@ static void model_delete(Model *m, int d, int s, int64_t lo, int64_t hi)
 {
     Range r = {lo, hi, g_array_new(FALSE, FALSE, sizeof(int64_t))};
     g_tree_foreach(m->series[d][s], collect_range, &r);
-    for (guint i = 0; i < r.doomed->len; i++) g_tree_remove(m->series[d][s], &g_array_index(r.doomed, int64_t, i));
+    for (guint i = 0; i < r.doomed->len; i++)
+        g_tree_remove(m->series[d][s], &g_array_index(r.doomed, int64_t, i));
     g_array_free(r.doomed, TRUE);
 }
 
-static const char *dev_name(int d) { return d == 0 ? "root.q.d0" : "root.q.d1"; }
-static const char *ser_name(int s) { return s == 0 ? "a" : (s == 1 ? "b" : "c"); }
+static const char *dev_name(int d)
+{
+    return d == 0 ? "root.q.d0" : "root.q.d1";
+}
+static const char *ser_name(int s)
+{
+    return s == 0 ? "a" : (s == 1 ? "b" : "c");
+}
 
 /* ---- checking ------------------------------------------------------------------ */
 
@@ -140,7 +147,8 @@ static gboolean expect_range(gpointer k, gpointer v, gpointer u)
 
 static void check_series(Engine *e, Model *m, int d, int s, int64_t lo, int64_t hi, unsigned seed, int step)
 {
-    Expect x = {lo, hi, g_array_new(FALSE, FALSE, sizeof(int64_t)), g_array_new(FALSE, FALSE, sizeof(int64_t))};
+    Expect x = {lo, hi, g_array_new(FALSE, FALSE, sizeof(int64_t)),
+                g_array_new(FALSE, FALSE, sizeof(int64_t))};
     g_tree_foreach(m->series[d][s], expect_range, &x);
     TimeFilter *tf = tf_range(lo, hi);
     EngineQuery *q;
@@ -156,14 +164,16 @@ static void check_series(Engine *e, Model *m, int d, int s, int64_t lo, int64_t 
         guint k = 0;
         while ((rc = engine_query_next(q, &t, &v, &n)) == 0 && n > 0) {
             for (size_t i = 0; i < n; i++, k++) {
-                cr_assert_lt(k, x.t->len, "seed %u step %d: %s.%s [%" PRId64 ",%" PRId64 "]: extra point t=%" PRId64,
-                             seed, step, dev_name(d), ser_name(s), lo, hi, t[i]);
+                cr_assert_lt(k, x.t->len,
+                             "seed %u step %d: %s.%s [%" PRId64 ",%" PRId64 "]: extra point t=%" PRId64, seed,
+                             step, dev_name(d), ser_name(s), lo, hi, t[i]);
                 cr_assert_eq(t[i], g_array_index(x.t, int64_t, k),
                              "seed %u step %d: %s.%s point %u: time %" PRId64 " != %" PRId64, seed, step,
                              dev_name(d), ser_name(s), k, t[i], g_array_index(x.t, int64_t, k));
                 cr_assert_eq(((const int64_t *)v)[i], g_array_index(x.v, int64_t, k),
-                             "seed %u step %d: %s.%s t=%" PRId64 ": value %" PRId64 " != %" PRId64, seed, step,
-                             dev_name(d), ser_name(s), t[i], ((const int64_t *)v)[i], g_array_index(x.v, int64_t, k));
+                             "seed %u step %d: %s.%s t=%" PRId64 ": value %" PRId64 " != %" PRId64, seed,
+                             step, dev_name(d), ser_name(s), t[i], ((const int64_t *)v)[i],
+                             g_array_index(x.v, int64_t, k));
             }
         }
         cr_assert_eq(rc, 0);
@@ -211,8 +221,10 @@ Test(query, model_based_random_steps, .timeout = 900)
             uint8_t pres[3][40];
             bool out_of_order = g_rand_int_range(rng, 0, 4) == 0;
             for (int i = 0; i < rows; i++) {
-                if (out_of_order) t[i] = g_rand_int_range(rng, -1000, (int)clock + 10);
-                else t[i] = clock += g_rand_int_range(rng, 0, 30); /* repeats possible */
+                if (out_of_order)
+                    t[i] = g_rand_int_range(rng, -1000, (int)clock + 10);
+                else
+                    t[i] = clock += g_rand_int_range(rng, 0, 30); /* repeats possible */
                 for (int s = 0; s < 3; s++) {
                     v[s][i] = g_rand_int_range(rng, -1000000, 1000000);
                     pres[s][i] = g_rand_int_range(rng, 0, 5) != 0;
@@ -255,8 +267,10 @@ Test(query, model_based_random_steps, .timeout = 900)
         } else if (op < 91) { /* seal or unseal an old partition */
             int64_t p = g_rand_int_range(rng, 0, (int)(clock / 1000) + 1);
             if (p < 64 && p < clock / 1000) {
-                if (m.sealed[p]) cr_assert_eq(engine_unseal_partition(e, "root.q", p), 0);
-                else cr_assert_eq(engine_seal_partition(e, "root.q", p), 0);
+                if (m.sealed[p])
+                    cr_assert_eq(engine_unseal_partition(e, "root.q", p), 0);
+                else
+                    cr_assert_eq(engine_seal_partition(e, "root.q", p), 0);
                 m.sealed[p] = !m.sealed[p];
             }
         } else if (op < 93) {
@@ -445,8 +459,8 @@ Test(query, compaction_merges_unsequence_applies_deletions_and_gives_space_back,
     count_files(dir, "unsequence", &unseqf2, &unseqb2);
     cr_assert_eq(unseqf2, 0, "unsequence files are merged away");
     cr_assert_eq(seqf2, 1);
-    cr_assert_lt(seqb2, (seqb + unseqb) * 3 / 4, "space of deleted data is given back (%lld -> %lld)", seqb + unseqb,
-                 seqb2);
+    cr_assert_lt(seqb2, (seqb + unseqb) * 3 / 4, "space of deleted data is given back (%lld -> %lld)",
+                 seqb + unseqb, seqb2);
     /* what queries see did not change */
     Aggregates ag;
     cr_assert_eq(engine_aggregate(e, "root.k.d", "x", NULL, &ag), 0);
@@ -541,7 +555,9 @@ Test(query, sigkill_during_compaction_keeps_the_data, .timeout = 600)
             for (size_t i = 0; i < n; i++) {
                 int64_t *want = g_hash_table_lookup(expect, &qt[i]);
                 cr_assert_not_null(want, "round %d: t=%" PRId64 " should not be there", round, qt[i]);
-                cr_assert_eq(((const int64_t *)qv)[i], *want, "round %d: t=%" PRId64 " got %" PRId64 " want %" PRId64, round, qt[i], ((const int64_t *)qv)[i], *want);
+                cr_assert_eq(((const int64_t *)qv)[i], *want,
+                             "round %d: t=%" PRId64 " got %" PRId64 " want %" PRId64, round, qt[i],
+                             ((const int64_t *)qv)[i], *want);
             }
             total += n;
         }
@@ -554,5 +570,6 @@ Test(query, sigkill_during_compaction_keeps_the_data, .timeout = 600)
         free(dir);
     }
     cr_log_info("compaction crash test: %d of %d kills landed inside a compaction", interrupted, rounds);
-    fprintf(stderr, "compaction crash test: %d of %d kills landed inside a compaction\n", interrupted, rounds);
+    fprintf(stderr, "compaction crash test: %d of %d kills landed inside a compaction\n", interrupted,
+            rounds);
 }

@@ -73,15 +73,14 @@ static void spill(const char *path, const uint8_t *p, size_t n)
 
 /* One device root.sg.d1 with [1, 3], plan indexes unknown. */
 static const uint8_t SMALL[] = {
-    0x01,                                           /* version */
-    0x01,                                           /* device time index */
-    0x00, 0x00, 0x00, 0x01,                         /* 1 device */
-    0, 0, 0, 0, 0, 0, 0, 1,                         /* slot 0 start */
-    0, 0, 0, 0, 0, 0, 0, 3,                         /* slot 0 end */
-    0x00, 0x00, 0x00, 0x0a,                         /* I32Str length 10 */
-    'r', 'o', 'o', 't', '.', 's', 'g', '.', 'd', '1',
-    0x00, 0x00, 0x00, 0x00,                         /* slot 0 */
-    0x80, 0, 0, 0, 0, 0, 0, 0,                      /* maxPlanIndex INT64_MIN */
+    0x01,                                                                             /* version */
+    0x01,                                                                             /* device time index */
+    0x00, 0x00, 0x00, 0x01,                                                           /* 1 device */
+    0,    0,    0,    0,    0,    0,    0,    1,                                      /* slot 0 start */
+    0,    0,    0,    0,    0,    0,    0,    3,                                      /* slot 0 end */
+    0x00, 0x00, 0x00, 0x0a,                                                           /* I32Str length 10 */
+    'r',  'o',  'o',  't',  '.',  's',  'g',  '.',  'd', '1', 0x00, 0x00, 0x00, 0x00, /* slot 0 */
+    0x80, 0,    0,    0,    0,    0,    0,    0,    /* maxPlanIndex INT64_MIN */
     0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* minPlanIndex INT64_MAX */
     0xff, 0xff, 0xff, 0xff,                         /* no mods file */
     0x00,                                           /* EMPTY_BLOCK */
@@ -202,12 +201,11 @@ Test(resource, slots_in_any_order_and_older_layouts)
     /* two devices whose slots are swapped; file stops after minPlanIndex
      * (0.13 without a mods file) */
     static const uint8_t swapped[] = {
-        1, 1, 0, 0, 0, 2,
-        0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 6, /* slot 0: [5, 6] */
-        0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 8, /* slot 1: [7, 8] */
-        0, 0, 0, 4, 'r', 'o', 'o', 't', 0, 0, 0, 1,    /* "root" -> slot 1 */
-        0, 0, 0, 1, 'a', 0, 0, 0, 0,                   /* "a" -> slot 0 */
-        0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 3,
+        1, 1, 0, 0, 0,   2,   0,   0,   0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 6, /* slot 0: [5, 6] */
+        0, 0, 0, 0, 0,   0,   0,   7,   0, 0, 0, 0, 0, 0, 0, 8,                   /* slot 1: [7, 8] */
+        0, 0, 0, 4, 'r', 'o', 'o', 't', 0, 0, 0, 1,                               /* "root" -> slot 1 */
+        0, 0, 0, 1, 'a', 0,   0,   0,   0,                                        /* "a" -> slot 0 */
+        0, 0, 0, 0, 0,   0,   0,   9,   0, 0, 0, 0, 0, 0, 0, 3,
     };
     spill(res_path, swapped, sizeof swapped);
     Resource r;
@@ -231,9 +229,8 @@ Test(resource, slots_in_any_order_and_older_layouts)
 
     /* 0.12 file time index: one range for every device */
     static const uint8_t v012[] = {
-        1, 0, 0, 0, 0, 2,
-        0, 0, 0, 2, 'd', '1', 0, 0, 0, 2, 'd', '0',
-        0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 20,
+        1,    0, 0, 0, 0, 2, 0, 0, 0,    2,    'd',  '1',  0,    0,    0,    2,    'd',
+        '0',  0, 0, 0, 0, 0, 0, 0, 10,   0,    0,    0,    0,    0,    0,    0,    20,
         0x80, 0, 0, 0, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
     };
     spill(res_path, v012, sizeof v012);
@@ -324,12 +321,9 @@ Test(resource, corrupt_fields_are_refused)
 
     /* two devices on the same slot, and the same device twice */
     static const uint8_t dup_slot[] = {
-        1, 1, 0, 0, 0, 2,
-        0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 6,
-        0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 8,
-        0, 0, 0, 1, 'b', 0, 0, 0, 0,
-        0, 0, 0, 1, 'a', 0, 0, 0, 0,
-        0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 3,
+        1, 1, 0, 0,   0, 2, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0,   0, 0, 6, 0, 0,
+        0, 0, 0, 0,   0, 7, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 1, 'b', 0, 0, 0, 0, 0,
+        0, 0, 1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0,   0, 0, 0, 0, 3,
     };
     expect_corrupt(dup_slot, sizeof dup_slot, "slot used twice");
     uint8_t dup_dev[sizeof dup_slot];
@@ -367,8 +361,7 @@ Test(resource, random_damage_never_crashes)
         int rc = resource_read(&r, ts_path);
         cr_assert(rc == 0 || rc == TSF_ECORRUPT, "iteration %d: %d", iter, rc);
         if (rc == 0) {
-            for (size_t i = 1; i < r.n; i++)
-                cr_assert_lt(strcmp(r.dev[i - 1].device, r.dev[i].device), 0);
+            for (size_t i = 1; i < r.n; i++) cr_assert_lt(strcmp(r.dev[i - 1].device, r.dev[i].device), 0);
         }
         resource_free(&r);
     }
@@ -440,8 +433,7 @@ static void check_rebuild(const char *sub, const char *name)
     cr_assert_eq(got.n, want.n, "%s: %zu devices, dump has %zu", name, got.n, want.n);
     for (size_t i = 0; i < want.n; i++) {
         cr_expect_str_eq(got.dev[i].device, want.dev[i].device, "%s", name);
-        cr_expect_eq(got.dev[i].start, want.dev[i].start, "%s %s start", name,
-                     want.dev[i].device);
+        cr_expect_eq(got.dev[i].start, want.dev[i].start, "%s %s start", name, want.dev[i].device);
         cr_expect_eq(got.dev[i].end, want.dev[i].end, "%s %s end", name, want.dev[i].device);
     }
     cr_expect_eq(got.min_plan, INT64_MAX);

@@ -86,32 +86,34 @@ static void write_file(const char *path, const char *text)
 
 Test(schema, storage_group_names)
 {
-    static const struct { const char *name; bool ok; } cases[] = {
-        {"root", false},         {"root.", false},       {"root.ln", true},
-        {"root.ln.wf01", true},  {"root..a", false},     {"root.1", false},
-        {"root.a-b", false},     {"root.温度", true},    {"ln.x", false},
-        {"", false},             {".root.a", false},     {"root.a.", false},
-        {"Root.a", false},       {"rootx.a", false},     {"root.a b", false},
-        {"root.a_1", true},      {"root.1a", true},      {"root._", true},
-        {"root.12.ab", false},   {"root.sg.d1", true},   {"root.a\n", false},
-        {"root.a\xff", true},    {"root.*", false},      {"root.a.**", false},
+    static const struct {
+        const char *name;
+        bool ok;
+    } cases[] = {
+        {"root", false},     {"root.", false},     {"root.ln", true},     {"root.ln.wf01", true},
+        {"root..a", false},  {"root.1", false},    {"root.a-b", false},   {"root.温度", true},
+        {"ln.x", false},     {"", false},          {".root.a", false},    {"root.a.", false},
+        {"Root.a", false},   {"rootx.a", false},   {"root.a b", false},   {"root.a_1", true},
+        {"root.1a", true},   {"root._", true},     {"root.12.ab", false}, {"root.sg.d1", true},
+        {"root.a\n", false}, {"root.a\xff", true}, {"root.*", false},     {"root.a.**", false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        cr_expect_eq(schema_valid_sg_name(cases[i].name), cases[i].ok, "sg name \"%s\"",
-                     cases[i].name);
+        cr_expect_eq(schema_valid_sg_name(cases[i].name), cases[i].ok, "sg name \"%s\"", cases[i].name);
     cr_expect_not(schema_valid_sg_name(NULL));
 }
 
 Test(schema, device_names_and_nodes)
 {
-    static const struct { const char *name; bool ok; } devs[] = {
-        {"root", false},         {"root.ln", false},       {"root.ln.wf01", true},
-        {"root.ln.wf01.wt01", true}, {"root.ln..wt01", false}, {"root.ln.1", false},
-        {"root.ln.温度", true},  {"ln.a.b", false},        {"root.ln.a-b", false},
+    static const struct {
+        const char *name;
+        bool ok;
+    } devs[] = {
+        {"root", false},          {"root.ln", false},   {"root.ln.wf01", true}, {"root.ln.wf01.wt01", true},
+        {"root.ln..wt01", false}, {"root.ln.1", false}, {"root.ln.温度", true}, {"ln.a.b", false},
+        {"root.ln.a-b", false},
     };
     for (size_t i = 0; i < sizeof devs / sizeof devs[0]; i++)
-        cr_expect_eq(schema_valid_device_name(devs[i].name), devs[i].ok, "device \"%s\"",
-                     devs[i].name);
+        cr_expect_eq(schema_valid_device_name(devs[i].name), devs[i].ok, "device \"%s\"", devs[i].name);
     cr_expect(schema_valid_node("s1", 2));
     cr_expect(schema_valid_node("温度", strlen("温度")));
     cr_expect(schema_valid_node("x1.y", 2)); /* only the first len bytes count */
@@ -204,12 +206,13 @@ Test(schema, series_add_get_drop)
 {
     Schema *s = open_ok();
     cr_assert_eq(schema_add_sg(s, "root.ln"), 0);
-    cr_expect_eq(schema_add_series(s, "root.ln.wf01.wt01", "status", TSF_BOOLEAN, TSF_ENC_RLE,
-                                   TSF_COMP_SNAPPY), 0);
-    cr_expect_eq(schema_add_series(s, "root.ln.wf01.wt01", "temperature", TSF_FLOAT,
-                                   TSF_ENC_GORILLA, TSF_COMP_LZ4), 0);
-    cr_expect_eq(schema_add_series(s, "root.ln.wf02", "温度", TSF_DOUBLE, TSF_ENC_PLAIN,
-                                   TSF_COMP_UNCOMPRESSED), 0);
+    cr_expect_eq(
+        schema_add_series(s, "root.ln.wf01.wt01", "status", TSF_BOOLEAN, TSF_ENC_RLE, TSF_COMP_SNAPPY), 0);
+    cr_expect_eq(
+        schema_add_series(s, "root.ln.wf01.wt01", "temperature", TSF_FLOAT, TSF_ENC_GORILLA, TSF_COMP_LZ4),
+        0);
+    cr_expect_eq(
+        schema_add_series(s, "root.ln.wf02", "温度", TSF_DOUBLE, TSF_ENC_PLAIN, TSF_COMP_UNCOMPRESSED), 0);
 
     const SeriesSchema *ss = schema_get_series(s, "root.ln.wf01.wt01", "temperature");
     cr_assert_not_null(ss);
@@ -220,36 +223,35 @@ Test(schema, series_add_get_drop)
     cr_expect_eq(ss->compression, TSF_COMP_LZ4);
 
     /* identical again: fine, same entry; another type or encoding: refused */
-    cr_expect_eq(schema_add_series(s, "root.ln.wf01.wt01", "temperature", TSF_FLOAT,
-                                   TSF_ENC_GORILLA, TSF_COMP_LZ4), 0);
+    cr_expect_eq(
+        schema_add_series(s, "root.ln.wf01.wt01", "temperature", TSF_FLOAT, TSF_ENC_GORILLA, TSF_COMP_LZ4),
+        0);
     cr_expect_eq(schema_get_series(s, "root.ln.wf01.wt01", "temperature"), ss);
-    cr_expect_eq(schema_add_series(s, "root.ln.wf01.wt01", "temperature", TSF_DOUBLE,
-                                   TSF_ENC_GORILLA, TSF_COMP_LZ4), -EEXIST);
-    cr_expect_eq(schema_add_series(s, "root.ln.wf01.wt01", "temperature", TSF_FLOAT,
-                                   TSF_ENC_PLAIN, TSF_COMP_LZ4), -EEXIST);
+    cr_expect_eq(
+        schema_add_series(s, "root.ln.wf01.wt01", "temperature", TSF_DOUBLE, TSF_ENC_GORILLA, TSF_COMP_LZ4),
+        -EEXIST);
+    cr_expect_eq(
+        schema_add_series(s, "root.ln.wf01.wt01", "temperature", TSF_FLOAT, TSF_ENC_PLAIN, TSF_COMP_LZ4),
+        -EEXIST);
     cr_expect_eq(ss->type, TSF_FLOAT);
 
     /* refusals */
-    cr_expect_eq(schema_add_series(s, "root.other.d", "s", TSF_INT32, TSF_ENC_PLAIN,
-                                   TSF_COMP_SNAPPY), -EINVAL); /* outside every group */
-    cr_expect_eq(schema_add_series(s, "root.ln", "s", TSF_INT32, TSF_ENC_PLAIN,
-                                   TSF_COMP_SNAPPY), -EINVAL); /* the group is no device */
-    cr_expect_eq(schema_add_series(s, "root.ln.d", "1", TSF_INT32, TSF_ENC_PLAIN,
-                                   TSF_COMP_SNAPPY), -EINVAL);
-    cr_expect_eq(schema_add_series(s, "root.ln.d", "a.b", TSF_INT32, TSF_ENC_PLAIN,
-                                   TSF_COMP_SNAPPY), -EINVAL);
-    cr_expect_eq(schema_add_series(s, "root.ln.d", "b", TSF_BOOLEAN, TSF_ENC_GORILLA,
-                                   TSF_COMP_SNAPPY), -EINVAL); /* illegal pair */
-    cr_expect_eq(schema_add_series(s, "root.ln.d", "t", TSF_TEXT, TSF_ENC_TS_2DIFF,
-                                   TSF_COMP_SNAPPY), -EINVAL);
-    cr_expect_eq(schema_add_series(s, "root.ln.d", "v", TSF_VECTOR, TSF_ENC_PLAIN,
-                                   TSF_COMP_SNAPPY), -EINVAL);
-    cr_expect_eq(schema_add_series(s, "root.ln.d", "x", (TsfType)7, TSF_ENC_PLAIN,
-                                   TSF_COMP_SNAPPY), -EINVAL);
-    cr_expect_eq(schema_add_series(s, "root.ln.d", "x", TSF_INT32, TSF_ENC_PLAIN,
-                                   (TsfCompression)5), -EINVAL);
-    cr_expect_eq(schema_add_series(s, NULL, "x", TSF_INT32, TSF_ENC_PLAIN, TSF_COMP_SNAPPY),
+    cr_expect_eq(schema_add_series(s, "root.other.d", "s", TSF_INT32, TSF_ENC_PLAIN, TSF_COMP_SNAPPY),
+                 -EINVAL); /* outside every group */
+    cr_expect_eq(schema_add_series(s, "root.ln", "s", TSF_INT32, TSF_ENC_PLAIN, TSF_COMP_SNAPPY),
+                 -EINVAL); /* the group is no device */
+    cr_expect_eq(schema_add_series(s, "root.ln.d", "1", TSF_INT32, TSF_ENC_PLAIN, TSF_COMP_SNAPPY), -EINVAL);
+    cr_expect_eq(schema_add_series(s, "root.ln.d", "a.b", TSF_INT32, TSF_ENC_PLAIN, TSF_COMP_SNAPPY),
                  -EINVAL);
+    cr_expect_eq(schema_add_series(s, "root.ln.d", "b", TSF_BOOLEAN, TSF_ENC_GORILLA, TSF_COMP_SNAPPY),
+                 -EINVAL); /* illegal pair */
+    cr_expect_eq(schema_add_series(s, "root.ln.d", "t", TSF_TEXT, TSF_ENC_TS_2DIFF, TSF_COMP_SNAPPY),
+                 -EINVAL);
+    cr_expect_eq(schema_add_series(s, "root.ln.d", "v", TSF_VECTOR, TSF_ENC_PLAIN, TSF_COMP_SNAPPY), -EINVAL);
+    cr_expect_eq(schema_add_series(s, "root.ln.d", "x", (TsfType)7, TSF_ENC_PLAIN, TSF_COMP_SNAPPY), -EINVAL);
+    cr_expect_eq(schema_add_series(s, "root.ln.d", "x", TSF_INT32, TSF_ENC_PLAIN, (TsfCompression)5),
+                 -EINVAL);
+    cr_expect_eq(schema_add_series(s, NULL, "x", TSF_INT32, TSF_ENC_PLAIN, TSF_COMP_SNAPPY), -EINVAL);
 
     char names[512] = "";
     schema_foreach_series(s, NULL, collect_series, names);
@@ -272,8 +274,9 @@ Test(schema, series_add_get_drop)
     cr_expect_eq(schema_drop_series(s, "root.ln.wf01.wt01", "temperature"), 0);
     cr_expect_null(schema_get_series(s, "root.ln.wf01.wt01", "temperature"));
     /* re-adding a dropped series with another type is allowed */
-    cr_expect_eq(schema_add_series(s, "root.ln.wf01.wt01", "temperature", TSF_INT64,
-                                   TSF_ENC_TS_2DIFF, TSF_COMP_ZSTD), 0);
+    cr_expect_eq(
+        schema_add_series(s, "root.ln.wf01.wt01", "temperature", TSF_INT64, TSF_ENC_TS_2DIFF, TSF_COMP_ZSTD),
+        0);
     schema_close(s);
 }
 
@@ -283,14 +286,10 @@ Test(schema, persists_across_reopen)
     cr_assert_eq(schema_add_sg(s, "root.ln"), 0);
     cr_assert_eq(schema_add_sg(s, "root.sg2"), 0);
     cr_assert_eq(schema_add_sg(s, "root.gone"), 0);
-    cr_assert_eq(schema_add_series(s, "root.ln.d1", "s1", TSF_INT64, TSF_ENC_TS_2DIFF,
-                                   TSF_COMP_SNAPPY), 0);
-    cr_assert_eq(schema_add_series(s, "root.ln.d1", "s2", TSF_TEXT, TSF_ENC_DICTIONARY,
-                                   TSF_COMP_GZIP), 0);
-    cr_assert_eq(schema_add_series(s, "root.sg2.a.b", "温度", TSF_DOUBLE, TSF_ENC_CHIMP,
-                                   TSF_COMP_LZMA2), 0);
-    cr_assert_eq(schema_add_series(s, "root.ln.d1", "tmp", TSF_INT32, TSF_ENC_RLE,
-                                   TSF_COMP_LZ4), 0);
+    cr_assert_eq(schema_add_series(s, "root.ln.d1", "s1", TSF_INT64, TSF_ENC_TS_2DIFF, TSF_COMP_SNAPPY), 0);
+    cr_assert_eq(schema_add_series(s, "root.ln.d1", "s2", TSF_TEXT, TSF_ENC_DICTIONARY, TSF_COMP_GZIP), 0);
+    cr_assert_eq(schema_add_series(s, "root.sg2.a.b", "温度", TSF_DOUBLE, TSF_ENC_CHIMP, TSF_COMP_LZMA2), 0);
+    cr_assert_eq(schema_add_series(s, "root.ln.d1", "tmp", TSF_INT32, TSF_ENC_RLE, TSF_COMP_LZ4), 0);
     cr_assert_eq(schema_drop_series(s, "root.ln.d1", "tmp"), 0);
     cr_assert_eq(schema_set_ttl(s, "root.sg2", 86400000), 0);
     cr_assert_eq(schema_set_ttl(s, "root.ln", 5), 0);
@@ -338,8 +337,7 @@ Test(schema, torn_last_line_is_cut_off)
     cr_expect_not_null(schema_get_series(s, "root.ln.d1", "s1"));
     cr_expect_null(schema_get_series(s, "root.ln.d1", "s2"));
     /* new lines go after the last complete one */
-    cr_expect_eq(schema_add_series(s, "root.ln.d1", "s3", TSF_FLOAT, TSF_ENC_GORILLA,
-                                   TSF_COMP_SNAPPY), 0);
+    cr_expect_eq(schema_add_series(s, "root.ln.d1", "s3", TSF_FLOAT, TSF_ENC_GORILLA, TSF_COMP_SNAPPY), 0);
     schema_close(s);
     char *text = slurp(log_path, NULL);
     cr_expect_str_eq(text, "SG root.ln\n"
@@ -431,8 +429,7 @@ Test(schema, drop_sg_drops_its_series)
     cr_assert_eq(schema_add_sg(s, "root.a"), 0);
     cr_expect_null(schema_get_series(s, "root.a.d3", "s"));
     cr_expect_eq(schema_get_ttl(s, "root.a"), 0);
-    cr_expect_eq(schema_add_series(s, "root.a.d3", "s", TSF_DOUBLE, TSF_ENC_GORILLA,
-                                   TSF_COMP_SNAPPY), 0);
+    cr_expect_eq(schema_add_series(s, "root.a.d3", "s", TSF_DOUBLE, TSF_ENC_GORILLA, TSF_COMP_SNAPPY), 0);
     schema_close(s);
 
     s = open_ok();
@@ -480,14 +477,12 @@ Test(schema, rewrite_keeps_everything, .timeout = 120)
     for (int i = 0; i < 20; i++) {
         char m[16];
         snprintf(m, sizeof m, "s%d", i);
-        cr_assert_eq(schema_add_series(s, "root.keep.d", m, TSF_INT64, TSF_ENC_TS_2DIFF,
-                                       TSF_COMP_LZ4), 0);
+        cr_assert_eq(schema_add_series(s, "root.keep.d", m, TSF_INT64, TSF_ENC_TS_2DIFF, TSF_COMP_LZ4), 0);
     }
     const SeriesSchema *kept = schema_get_series(s, "root.keep.d", "s7");
     for (int i = 0; i < 400; i++) {
         cr_assert_eq(schema_add_sg(s, "root.tmp"), 0);
-        cr_assert_eq(schema_add_series(s, "root.tmp.d", "x", TSF_FLOAT, TSF_ENC_GORILLA,
-                                       TSF_COMP_SNAPPY), 0);
+        cr_assert_eq(schema_add_series(s, "root.tmp.d", "x", TSF_FLOAT, TSF_ENC_GORILLA, TSF_COMP_SNAPPY), 0);
         cr_assert_eq(schema_drop_series(s, "root.tmp.d", "x"), 0);
         cr_assert_eq(schema_drop_sg(s, "root.tmp"), 0);
     }
@@ -499,8 +494,8 @@ Test(schema, rewrite_keeps_everything, .timeout = 120)
     cr_expect_eq(access(temp, F_OK), -1, "temp file left behind");
     /* entries did not move */
     cr_expect_eq(schema_get_series(s, "root.keep.d", "s7"), kept);
-    cr_assert_eq(schema_add_series(s, "root.keep.d", "last", TSF_BOOLEAN, TSF_ENC_RLE,
-                                   TSF_COMP_UNCOMPRESSED), 0);
+    cr_assert_eq(schema_add_series(s, "root.keep.d", "last", TSF_BOOLEAN, TSF_ENC_RLE, TSF_COMP_UNCOMPRESSED),
+                 0);
     schema_close(s);
 
     s = open_ok();
@@ -572,8 +567,7 @@ Test(schema, callbacks_may_read_but_not_change)
     Schema *s = open_ok();
     cr_assert_eq(schema_add_sg(s, "root.a"), 0);
     cr_assert_eq(schema_add_sg(s, "root.b"), 0);
-    cr_assert_eq(schema_add_series(s, "root.a.d", "x", TSF_INT32, TSF_ENC_PLAIN,
-                                   TSF_COMP_SNAPPY), 0);
+    cr_assert_eq(schema_add_series(s, "root.a.d", "x", TSF_INT32, TSF_ENC_PLAIN, TSF_COMP_SNAPPY), 0);
     Reent r = {s, 0, 0};
     schema_foreach_sg(s, reent_sg, &r);
     cr_expect_eq(r.seen, 2);
@@ -601,12 +595,10 @@ static void *worker(void *arg)
         snprintf(dev, sizeof dev, "root.mt.t%d.d%d", w->id, i % 10);
         char m[16];
         snprintf(m, sizeof m, "m%d", i);
-        if (schema_add_series(w->s, dev, m, TSF_INT64, TSF_ENC_TS_2DIFF, TSF_COMP_SNAPPY))
-            w->failures++;
+        if (schema_add_series(w->s, dev, m, TSF_INT64, TSF_ENC_TS_2DIFF, TSF_COMP_SNAPPY)) w->failures++;
         if (schema_sg_of(w->s, dev, sg, sizeof sg) || strcmp(sg, "root.mt")) w->failures++;
         /* every thread also races on the same series: identical adds succeed */
-        if (schema_add_series(w->s, "root.mt.shared", "s", TSF_INT32, TSF_ENC_RLE,
-                              TSF_COMP_SNAPPY))
+        if (schema_add_series(w->s, "root.mt.shared", "s", TSF_INT32, TSF_ENC_RLE, TSF_COMP_SNAPPY))
             w->failures++;
         const SeriesSchema *ss = schema_get_series(w->s, dev, m);
         if (!ss || ss->type != TSF_INT64) w->failures++;

@@ -18,8 +18,7 @@ Test(bloom, murmur_vectors)
     const uint32_t seeds[5] = {5, 7, 11, 19, 31};
     const int32_t want[5] = {-1021017105, 1766616266, 2009716169, -669598302, -404990910};
     for (int i = 0; i < 5; i++)
-        cr_assert_eq(tsf_murmur128_low32(seeds[i], k, strlen(k)), want[i], "seed %u",
-                     seeds[i]);
+        cr_assert_eq(tsf_murmur128_low32(seeds[i], k, strlen(k)), want[i], "seed %u", seeds[i]);
 }
 
 /* Canonical MurmurHash3_x64_128 with seed 0 on ASCII keys (no tail byte >=
@@ -35,31 +34,59 @@ static int32_t ref_murmur_low32(uint32_t seed, const uint8_t *key, size_t len, i
         uint64_t k1 = 0, k2 = 0;
         for (int b = 7; b >= 0; b--) k1 = (k1 << 8) | key[16 * i + b];
         for (int b = 7; b >= 0; b--) k2 = (k2 << 8) | key[16 * i + 8 + b];
-        k1 *= c1; k1 = ROTL(k1, 31); k1 *= c2; h1 ^= k1;
-        h1 = ROTL(h1, 27); h1 += h2; h1 = h1 * 5 + 0x52dce729;
-        k2 *= c2; k2 = ROTL(k2, 33); k2 *= c1; h2 ^= k2;
-        h2 = ROTL(h2, 31); h2 += h1; h2 = h2 * 5 + 0x38495ab5;
+        k1 *= c1;
+        k1 = ROTL(k1, 31);
+        k1 *= c2;
+        h1 ^= k1;
+        h1 = ROTL(h1, 27);
+        h1 += h2;
+        h1 = h1 * 5 + 0x52dce729;
+        k2 *= c2;
+        k2 = ROTL(k2, 33);
+        k2 *= c1;
+        h2 ^= k2;
+        h2 = ROTL(h2, 31);
+        h2 += h1;
+        h2 = h2 * 5 + 0x38495ab5;
     }
     const uint8_t *t = key + 16 * nb;
     size_t r = len & 15;
     uint64_t k1 = 0, k2 = 0;
     for (size_t j = r; j-- > 0;) {
         uint64_t v = sign_extend ? (uint64_t)(int64_t)(int8_t)t[j] : t[j];
-        if (j >= 8) k2 ^= v << (8 * (j - 8));
-        else k1 ^= v << (8 * j);
+        if (j >= 8)
+            k2 ^= v << (8 * (j - 8));
+        else
+            k1 ^= v << (8 * j);
     }
-    if (r > 8) { k2 *= c2; k2 = ROTL(k2, 33); k2 *= c1; h2 ^= k2; }
-    if (r > 0) { k1 *= c1; k1 = ROTL(k1, 31); k1 *= c2; h1 ^= k1; }
-    h1 ^= len; h2 ^= len;
-    h1 += h2; h2 += h1;
+    if (r > 8) {
+        k2 *= c2;
+        k2 = ROTL(k2, 33);
+        k2 *= c1;
+        h2 ^= k2;
+    }
+    if (r > 0) {
+        k1 *= c1;
+        k1 = ROTL(k1, 31);
+        k1 *= c2;
+        h1 ^= k1;
+    }
+    h1 ^= len;
+    h2 ^= len;
+    h1 += h2;
+    h2 += h1;
     uint64_t *hs[2] = {&h1, &h2};
     for (int i = 0; i < 2; i++) {
         uint64_t x = *hs[i];
-        x ^= x >> 33; x *= 0xff51afd7ed558ccdull; x ^= x >> 33; x *= 0xc4ceb9fe1a85ec53ull;
+        x ^= x >> 33;
+        x *= 0xff51afd7ed558ccdull;
+        x ^= x >> 33;
+        x *= 0xc4ceb9fe1a85ec53ull;
         x ^= x >> 33;
         *hs[i] = x;
     }
-    h1 += h2; h2 += h1;
+    h1 += h2;
+    h2 += h1;
     return (int32_t)(uint32_t)(h1 + h2);
 #undef ROTL
 }
@@ -89,8 +116,10 @@ Test(bloom, murmur_tail_is_sign_extended)
 Test(bloom, sizes)
 {
     TsfBloom b;
-    const struct { uint32_t n; uint32_t size; } cases[] = {
-        {0, 256}, {1, 256}, {41, 256}, {42, 262}, {100, 624}, {1000, 6236}};
+    const struct {
+        uint32_t n;
+        uint32_t size;
+    } cases[] = {{0, 256}, {1, 256}, {41, 256}, {42, 262}, {100, 624}, {1000, 6236}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         cr_assert_eq(tsf_bloom_init(&b, cases[i].n, 0.05), 0);
         cr_assert_eq(b.size, cases[i].size, "n=%u size %u", cases[i].n, b.size);
@@ -152,10 +181,9 @@ Test(bloom, example_10_1_v3_and_v4)
 /* §10.3: aligned device root.sg.d2: time column "root.sg.d2." plus s1, s2. */
 Test(bloom, example_10_3_aligned)
 {
-    static const uint8_t want[] = {0x1b, 0x08, 0x20, 0x00, 0x00, 0x20, 0x40, 0x02, 0x84, 0x80,
-                                   0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00,
-                                   0x01, 0x02, 0x80, 0x00, 0x48, 0x00, 0x00, 0x20, 0x80, 0x02,
-                                   0x05};
+    static const uint8_t want[] = {0x1b, 0x08, 0x20, 0x00, 0x00, 0x20, 0x40, 0x02, 0x84, 0x80, 0x00,
+                                   0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02,
+                                   0x80, 0x00, 0x48, 0x00, 0x00, 0x20, 0x80, 0x02, 0x05};
     TsfBloom b;
     cr_assert_eq(tsf_bloom_init(&b, 3, 0.05), 0);
     tsf_bloom_add_series(&b, "root.sg.d2", 10, "", 0);
@@ -345,7 +373,9 @@ Test(bloom, parse_random_input)
     for (int t = 0; t < 3000; t++) {
         size_t n = 0;
         for (; n < (size_t)(t % 64); n++) {
-            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
             buf[n] = (uint8_t)x;
         }
         if (n > 0 && (t & 1)) buf[0] &= 0x3f; /* plausible lengths */

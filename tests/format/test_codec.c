@@ -13,9 +13,8 @@
 #include "codec.h"
 #include "tsf_error.h"
 
-static const TsfCompression all_codecs[] = {TSF_COMP_UNCOMPRESSED, TSF_COMP_SNAPPY,
-                                            TSF_COMP_GZIP,         TSF_COMP_LZ4,
-                                            TSF_COMP_ZSTD,         TSF_COMP_LZMA2};
+static const TsfCompression all_codecs[] = {TSF_COMP_UNCOMPRESSED, TSF_COMP_SNAPPY, TSF_COMP_GZIP,
+                                            TSF_COMP_LZ4,          TSF_COMP_ZSTD,   TSF_COMP_LZMA2};
 #define NCODECS (sizeof(all_codecs) / sizeof(all_codecs[0]))
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;

@@ -32,7 +32,10 @@ static size_t unhex(const char *s, uint8_t *out)
 {
     size_t n = 0;
     while (*s) {
-        if (*s == ' ') { s++; continue; }
+        if (*s == ' ') {
+            s++;
+            continue;
+        }
         unsigned v;
         sscanf(s, "%2x", &v);
         out[n++] = (uint8_t)v;
@@ -51,16 +54,15 @@ static char *tohex(const uint8_t *p, size_t n)
 
 /* Encodes, compares with hex, decodes back and compares with the input
  * (memcmp of elem_size x n; pass `expect` to compare with other values). */
-static void check_vec(EncFn enc, DecFn dec, TsfType t, const void *values, size_t n,
-                      const TsfEncodeOpts *o, const char *hex, const void *expect)
+static void check_vec(EncFn enc, DecFn dec, TsfType t, const void *values, size_t n, const TsfEncodeOpts *o,
+                      const char *hex, const void *expect)
 {
     uint8_t want[4096];
     size_t wn = unhex(hex, want);
     TsfBuf b = TSF_BUF_INIT;
     cr_assert_eq(enc(t, values, n, o, &b), 0);
     char *got = tohex(b.data, b.len), *exp = tohex(want, wn);
-    cr_assert(b.len == wn && memcmp(b.data, want, wn) == 0, "%s: got %s want %s",
-              tsf_type_name(t), got, exp);
+    cr_assert(b.len == wn && memcmp(b.data, want, wn) == 0, "%s: got %s want %s", tsf_type_name(t), got, exp);
     free(got);
     free(exp);
     size_t es = tsf_type_elem_size(t);
@@ -73,8 +75,7 @@ static void check_vec(EncFn enc, DecFn dec, TsfType t, const void *values, size_
         for (size_t i = 0; i < n; i++)
             cr_assert(x[i].len == y[i].len && memcmp(x[i].ptr, y[i].ptr, x[i].len) == 0);
     } else {
-        cr_assert(memcmp(d, expect ? expect : values, n * es) == 0, "%s decode",
-                  tsf_type_name(t));
+        cr_assert(memcmp(d, expect ? expect : values, n * es) == 0, "%s decode", tsf_type_name(t));
     }
     free(d);
     free(in);
@@ -156,13 +157,12 @@ Test(plain, other_types)
     int32_t date[] = {20240131};
     check_vec(tsf_plain_encode, tsf_plain_decode, TSF_DATE, date, 1, NULL, "86 dc a6 13", NULL);
     double d[] = {-2.0};
-    check_vec(tsf_plain_encode, tsf_plain_decode, TSF_DOUBLE, d, 1, NULL,
-              "c0 00 00 00 00 00 00 00", NULL);
+    check_vec(tsf_plain_encode, tsf_plain_decode, TSF_DOUBLE, d, 1, NULL, "c0 00 00 00 00 00 00 00", NULL);
     TsfBin blob[] = {{(const uint8_t *)"\x00\xff", 2}};
     check_vec(tsf_plain_encode, tsf_plain_decode, TSF_BLOB, blob, 1, NULL, "04 00 ff", NULL);
     int32_t ext[] = {INT32_MIN, INT32_MAX};
-    check_vec(tsf_plain_encode, tsf_plain_decode, TSF_INT32, ext, 2, NULL,
-              "ff ff ff ff 0f fe ff ff ff 0f", NULL);
+    check_vec(tsf_plain_encode, tsf_plain_decode, TSF_INT32, ext, 2, NULL, "ff ff ff ff 0f fe ff ff ff 0f",
+              NULL);
 }
 
 Test(plain, nan_canonical_and_bool_nonzero)
@@ -193,8 +193,7 @@ Test(rle, verified_vectors)
     for (int i = 0; i < 10; i++) a[i] = 1;
     a[10] = 2;
     a[11] = 3;
-    check_vec(tsf_rle_encode, tsf_rle_decode, TSF_INT32, a, 12, NULL, "07 02 14 01 03 02 b0 00",
-              NULL);
+    check_vec(tsf_rle_encode, tsf_rle_decode, TSF_INT32, a, 12, NULL, "07 02 14 01 03 02 b0 00", NULL);
     int32_t b[] = {5, 3, 7};
     check_vec(tsf_rle_encode, tsf_rle_decode, TSF_INT32, b, 3, NULL, "06 03 03 03 af 80 00", NULL);
     uint8_t c[] = {1, 0, 1};
@@ -209,8 +208,7 @@ Test(rle, verified_vectors)
     check_vec(tsf_rle_encode, tsf_rle_decode, TSF_INT64, e64, 9, NULL, "04 09 12 01 2c", NULL);
     int32_t f[20];
     for (int i = 0; i < 20; i++) f[i] = i % 3;
-    check_vec(tsf_rle_encode, tsf_rle_decode, TSF_INT32, f, 20, NULL,
-              "09 02 07 04 18 61 86 18 61 00", NULL);
+    check_vec(tsf_rle_encode, tsf_rle_decode, TSF_INT32, f, 20, NULL, "09 02 07 04 18 61 86 18 61 00", NULL);
     int32_t g[] = {-1, 2};
     check_vec(tsf_rle_encode, tsf_rle_decode, TSF_INT32, g, 2, NULL,
               "23 20 03 02 ff ff ff ff 00 00 00 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 "
@@ -301,8 +299,7 @@ Test(rle, several_packages)
 Test(rle, java_round_semantics)
 {
     /* precision 0: values are Java Math.round(v) */
-    double v[] = {0.5,  -0.5,   -1.5,    2.5, 0.49999999999999994,
-                  NAN,  1e300,  -1e300,  -2.5000000000000004};
+    double v[] = {0.5, -0.5, -1.5, 2.5, 0.49999999999999994, NAN, 1e300, -1e300, -2.5000000000000004};
     double want[] = {1, 0, -1, 3, 0, 0, 9223372036854775807.0, -9223372036854775808.0, -3};
     TsfEncodeOpts o0 = {0};
     TsfBuf b = TSF_BUF_INIT;
@@ -420,10 +417,8 @@ Test(zigzag, verified_vector)
 {
     int32_t v[] = {1, -1, 64};
     int64_t v64[] = {1, -1, 64};
-    check_vec(tsf_zigzag_encode, tsf_zigzag_decode, TSF_INT32, v, 3, NULL, "04 03 02 01 80 01",
-              NULL);
-    check_vec(tsf_zigzag_encode, tsf_zigzag_decode, TSF_INT64, v64, 3, NULL, "04 03 02 01 80 01",
-              NULL);
+    check_vec(tsf_zigzag_encode, tsf_zigzag_decode, TSF_INT32, v, 3, NULL, "04 03 02 01 80 01", NULL);
+    check_vec(tsf_zigzag_encode, tsf_zigzag_decode, TSF_INT64, v64, 3, NULL, "04 03 02 01 80 01", NULL);
     TsfBuf b = TSF_BUF_INIT;
     cr_assert_eq(tsf_zigzag_encode(TSF_INT32, NULL, 0, NULL, &b), 0);
     cr_assert_eq(b.len, 0);
@@ -493,7 +488,9 @@ static int64_t rand_i64(int shape, int64_t *st)
 {
     static const int64_t ext[] = {INT64_MIN, INT64_MAX, 0, -1, 1, INT32_MIN, INT32_MAX};
     switch (shape) {
-    case 0: if (rnd() % 9 == 0) *st = (int64_t)(rnd() % 5); return *st;
+    case 0:
+        if (rnd() % 9 == 0) *st = (int64_t)(rnd() % 5);
+        return *st;
     case 1: return (int64_t)(rnd() % 300);
     case 2: return (int64_t)rnd();
     case 3: return ext[rnd() % 7];
@@ -503,14 +500,17 @@ static int64_t rand_i64(int shape, int64_t *st)
 
 static double rand_f64(int shape)
 {
-    static const double ext[] = {0.0, -0.0, 1.0, -1.0, INFINITY, -INFINITY, 5e-324, 1e-310,
-                                 1.7976931348623157e308, 0.005, 12.345};
+    static const double ext[] = {
+        0.0, -0.0, 1.0, -1.0, INFINITY, -INFINITY, 5e-324, 1e-310, 1.7976931348623157e308, 0.005, 12.345};
     uint64_t u;
     double d;
     switch (shape) {
     case 0: return (double)(int64_t)(rnd() % 100000) / 100.0 - 500;
     case 1: return ext[rnd() % 11];
-    case 2: u = rnd(); memcpy(&d, &u, 8); return d;
+    case 2:
+        u = rnd();
+        memcpy(&d, &u, 8);
+        return d;
     case 3: return NAN;
     default: return (double)(int64_t)(rnd() % 1000);
     }
@@ -583,8 +583,7 @@ static void fill(const Codec *c, void *v, size_t n, int shape)
             uint32_t len = (uint32_t)(rnd() % (shape == 2 ? 6 : 3));
             b->ptr = text_pool + pp;
             b->len = len;
-            for (uint32_t k = 0; k < len; k++)
-                text_pool[pp++] = (uint8_t)(rnd() % (shape == 2 ? 256 : 3));
+            for (uint32_t k = 0; k < len; k++) text_pool[pp++] = (uint8_t)(rnd() % (shape == 2 ? 256 : 3));
             break;
         }
         }
@@ -629,11 +628,9 @@ Test(enc_basic_random, round_trips)
                 cr_assert_eq(c->enc(c->type, v, n, &opts2, &b), 0, "%s", c->name);
                 uint8_t *s = malloc(b.len + 1);
                 if (b.len) memcpy(s, b.data, b.len);
-                cr_assert_eq(c->dec(c->type, s, b.len, n, d), 0, "%s n=%zu shape %d", c->name, n,
-                             shape);
+                cr_assert_eq(c->dec(c->type, s, b.len, n, d), 0, "%s n=%zu shape %d", c->name, n, shape);
                 for (size_t i = 0; i < n; i++)
-                    cr_assert(same_value(c, v, d, i), "%s n=%zu shape %d at %zu", c->name, n,
-                              shape, i);
+                    cr_assert(same_value(c, v, d, i), "%s n=%zu shape %d at %zu", c->name, n, shape, i);
                 free(s);
                 free(v);
                 free(d);
@@ -662,8 +659,7 @@ Test(enc_basic_corrupt, truncation_and_damage)
                     uint8_t *s = malloc(cut ? cut : 1);
                     memcpy(s, b.data, cut);
                     int rc = c->dec(c->type, cut ? s : NULL, cut, n, d);
-                    cr_assert_eq(rc, TSF_ECORRUPT, "%s n=%zu cut %zu/%zu rc %d", c->name, n, cut,
-                                 b.len, rc);
+                    cr_assert_eq(rc, TSF_ECORRUPT, "%s n=%zu cut %zu/%zu rc %d", c->name, n, cut, b.len, rc);
                     if (c->enc == tsf_ts2diff_encode) {
                         int64_t cnt = tsf_ts2diff_count(c->type, s, cut);
                         cr_assert(cnt == TSF_ECORRUPT || (cnt >= 0 && cnt < (int64_t)n));
@@ -694,8 +690,8 @@ Test(enc_basic_corrupt, truncation_and_damage)
 /* Random garbage, including REGULAR, with value counts up to 64. */
 Test(enc_basic_corrupt, garbage)
 {
-    DecFn decs[] = {tsf_plain_decode, tsf_rle_decode, tsf_ts2diff_decode, tsf_zigzag_decode,
-                    tsf_dictionary_decode, tsf_regular_decode};
+    DecFn decs[] = {tsf_plain_decode,  tsf_rle_decode,        tsf_ts2diff_decode,
+                    tsf_zigzag_decode, tsf_dictionary_decode, tsf_regular_decode};
     TsfType types[] = {TSF_BOOLEAN, TSF_INT32, TSF_INT64, TSF_FLOAT, TSF_DOUBLE, TSF_TEXT};
     uint8_t out[64 * 16];
     for (int rep = 0; rep < 20000; rep++) {

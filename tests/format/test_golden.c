@@ -38,7 +38,8 @@ static bool same_number(const char *a, const char *b)
     if (*ea || *eb || ea == a || eb == b) return false;
     if (isnan(x) && isnan(y)) return signbit(x) == signbit(y);
     float fx = strtof(a, NULL), fy = strtof(b, NULL);
-    return memcmp(&x, &y, sizeof x) == 0 || (memcmp(&fx, &fy, sizeof fx) == 0 && (double)fx == (double)fy && fabs(x - y) <= fabs(x) * 1e-7);
+    return memcmp(&x, &y, sizeof x) == 0 ||
+           (memcmp(&fx, &fy, sizeof fx) == 0 && (double)fx == (double)fy && fabs(x - y) <= fabs(x) * 1e-7);
 }
 
 static bool same_line(const char *want, const char *got)
@@ -171,7 +172,8 @@ Test(golden, invalid_files_are_refused_with_one_line, .timeout = 120)
         int status = pclose(p);
         cr_expect_neq(status, 0, "%s: dump should fail", e->d_name);
         cr_expect_eq(lines, 1, "%s: want one line on stderr, got %d", e->d_name, lines);
-        cr_expect(strstr(first, e->d_name) != NULL, "%s: the error line names the file: %s", e->d_name, first);
+        cr_expect(strstr(first, e->d_name) != NULL, "%s: the error line names the file: %s", e->d_name,
+                  first);
         seen++;
     }
     closedir(d);
@@ -241,8 +243,9 @@ static int recode_series(void *ctx, const TsfSeriesMeta *sm)
                 if (!pc->mismatches++) {
                     size_t k = 0;
                     while (k < out.len && k < p.h.uncompressed && out.data[k] == p.body[k]) k++;
-                    snprintf(pc->first, sizeof pc->first, "%s.%.*s %s/%s page at %llu: %zu vs %u bytes, first diff at %zu",
-                             sm->device, (int)sm->name_len, sm->name, tsf_type_name(c.h.type),
+                    snprintf(pc->first, sizeof pc->first,
+                             "%s.%.*s %s/%s page at %llu: %zu vs %u bytes, first diff at %zu", sm->device,
+                             (int)sm->name_len, sm->name, tsf_type_name(c.h.type),
                              tsf_encoding_name(c.h.encoding), (unsigned long long)p.offset, out.len,
                              p.h.uncompressed, k);
                 }
@@ -266,7 +269,8 @@ Test(golden, encoders_reproduce_reference_pages, .timeout = 300)
     while ((e = readdir(d))) {
         size_t n = strlen(e->d_name);
         if (n < 7 || strcmp(e->d_name + n - 7, ".tsfile") != 0) continue;
-        if (strncmp(e->d_name, "enc_", 4) && strncmp(e->d_name, "extremes_", 9) && strncmp(e->d_name, "v3_encodings", 12))
+        if (strncmp(e->d_name, "enc_", 4) && strncmp(e->d_name, "extremes_", 9) &&
+            strncmp(e->d_name, "v3_encodings", 12))
             continue;
         char *path = NULL;
         cr_assert_gt(asprintf(&path, "%s/%s", dir, e->d_name), 0);
@@ -275,7 +279,8 @@ Test(golden, encoders_reproduce_reference_pages, .timeout = 300)
         cr_assert_eq(tsf_reader_foreach_series(pc.r, recode_series, &pc), 0, "%s", path);
         tsf_reader_close(pc.r);
         free(path);
-        cr_expect_eq(pc.mismatches, 0, "%s: %d of %d pages differ; first: %s", e->d_name, pc.mismatches, pc.pages, pc.first);
+        cr_expect_eq(pc.mismatches, 0, "%s: %d of %d pages differ; first: %s", e->d_name, pc.mismatches,
+                     pc.pages, pc.first);
         files++;
         pages += pc.pages;
     }

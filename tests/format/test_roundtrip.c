@@ -26,12 +26,12 @@ static uint64_t next_rand(void)
     return rng;
 }
 
-static const TsfType all_types[] = {TSF_BOOLEAN, TSF_INT32, TSF_INT64, TSF_FLOAT, TSF_DOUBLE, TSF_TEXT,
-                                     TSF_TIMESTAMP, TSF_DATE, TSF_BLOB, TSF_STRING};
-static const TsfEncoding all_encs[] = {TSF_ENC_PLAIN, TSF_ENC_DICTIONARY, TSF_ENC_RLE, TSF_ENC_TS_2DIFF,
-                                        TSF_ENC_GORILLA, TSF_ENC_ZIGZAG, TSF_ENC_CHIMP};
+static const TsfType all_types[] = {TSF_BOOLEAN, TSF_INT32,     TSF_INT64, TSF_FLOAT, TSF_DOUBLE,
+                                    TSF_TEXT,    TSF_TIMESTAMP, TSF_DATE,  TSF_BLOB,  TSF_STRING};
+static const TsfEncoding all_encs[] = {TSF_ENC_PLAIN,   TSF_ENC_DICTIONARY, TSF_ENC_RLE,  TSF_ENC_TS_2DIFF,
+                                       TSF_ENC_GORILLA, TSF_ENC_ZIGZAG,     TSF_ENC_CHIMP};
 static const TsfCompression all_comps[] = {TSF_COMP_UNCOMPRESSED, TSF_COMP_SNAPPY, TSF_COMP_GZIP,
-                                            TSF_COMP_LZ4, TSF_COMP_ZSTD, TSF_COMP_LZMA2};
+                                           TSF_COMP_LZ4,          TSF_COMP_ZSTD,   TSF_COMP_LZMA2};
 
 static bool lossy(TsfType t, TsfEncoding e)
 {
@@ -40,7 +40,10 @@ static bool lossy(TsfType t, TsfEncoding e)
 
 /* A value that every encoding can hold: GORILLA and CHIMP reserve the
  * minimum integer and the canonical NaN as their end-of-stream marker. */
-static bool xor_encoding(TsfEncoding e) { return e == TSF_ENC_GORILLA || e == TSF_ENC_CHIMP; }
+static bool xor_encoding(TsfEncoding e)
+{
+    return e == TSF_ENC_GORILLA || e == TSF_ENC_CHIMP;
+}
 
 static char text_pool[64][40];
 
@@ -60,24 +63,29 @@ static void make_values(TsfType t, TsfEncoding e, size_t n, void *out)
         bool ext = lossy(t, e) ? false : (r % 10 == 0);
         switch (t) {
         case TSF_BOOLEAN: ((uint8_t *)out)[i] = r & 1; break;
-        case TSF_INT32: case TSF_DATE: {
+        case TSF_INT32:
+        case TSF_DATE: {
             int32_t v = ext ? i32x[r / 10 % 5] : (int32_t)(r % 2000) - 1000 + (int32_t)i * 3;
             if (xor_encoding(e) && v == INT32_MIN) v = INT32_MIN + 1;
             ((int32_t *)out)[i] = v;
             break;
         }
-        case TSF_INT64: case TSF_TIMESTAMP: {
+        case TSF_INT64:
+        case TSF_TIMESTAMP: {
             int64_t v = ext ? i64x[r / 10 % 5] : (int64_t)(r % 100000) - 50000 + (int64_t)i * 1000;
             if (xor_encoding(e) && v == INT64_MIN) v = INT64_MIN + 1;
             ((int64_t *)out)[i] = v;
             break;
         }
-        case TSF_FLOAT: case TSF_DOUBLE: {
+        case TSF_FLOAT:
+        case TSF_DOUBLE: {
             double v = lossy(t, e) ? (double)((int64_t)(r % 200000) - 100000) / 100.0
                                    : (ext ? dx[r / 10 % 7] : ((double)(r % 1000000) - 500000.0) / 977.0);
             if (xor_encoding(e) && isnan(v)) v = 1.5;
-            if (t == TSF_FLOAT) ((float *)out)[i] = (float)v;
-            else ((double *)out)[i] = v;
+            if (t == TSF_FLOAT)
+                ((float *)out)[i] = (float)v;
+            else
+                ((double *)out)[i] = v;
             break;
         }
         default: {
@@ -93,8 +101,10 @@ static bool value_equal(TsfType t, TsfEncoding e, const void *a, const void *b, 
 {
     switch (t) {
     case TSF_BOOLEAN: return ((const uint8_t *)a)[i] == ((const uint8_t *)b)[i];
-    case TSF_INT32: case TSF_DATE: return ((const int32_t *)a)[i] == ((const int32_t *)b)[i];
-    case TSF_INT64: case TSF_TIMESTAMP: return ((const int64_t *)a)[i] == ((const int64_t *)b)[i];
+    case TSF_INT32:
+    case TSF_DATE: return ((const int32_t *)a)[i] == ((const int32_t *)b)[i];
+    case TSF_INT64:
+    case TSF_TIMESTAMP: return ((const int64_t *)a)[i] == ((const int64_t *)b)[i];
     case TSF_FLOAT: {
         float x = ((const float *)a)[i], y = ((const float *)b)[i];
         if (lossy(t, e)) return fabs((double)x - (double)y) <= 0.0051;
@@ -156,7 +166,8 @@ static char *tmp_path(const char *tag)
     return p;
 }
 
-static void roundtrip_one(TsfType t, TsfEncoding e, TsfCompression c, bool aligned, size_t n, uint32_t page_points)
+static void roundtrip_one(TsfType t, TsfEncoding e, TsfCompression c, bool aligned, size_t n,
+                          uint32_t page_points)
 {
     char *path = tmp_path("rt");
     TsfWriterOpts o;
@@ -191,8 +202,8 @@ static void roundtrip_one(TsfType t, TsfEncoding e, TsfCompression c, bool align
         if (rc == 0) rc = tsf_writer_end_series(w);
     }
     if (rc == 0) rc = tsf_writer_end_group(w);
-    cr_assert_eq(rc, 0, "%s/%s/%s: write: %s", tsf_type_name(t), tsf_encoding_name(e), tsf_compression_name(c),
-                 tsf_writer_err(w)->msg);
+    cr_assert_eq(rc, 0, "%s/%s/%s: write: %s", tsf_type_name(t), tsf_encoding_name(e),
+                 tsf_compression_name(c), tsf_writer_err(w)->msg);
     cr_assert_eq(tsf_writer_close(w), 0);
 
     TsfReader *r;
@@ -240,7 +251,8 @@ Test(roundtrip, every_type_encoding_codec, .timeout = 600)
             if (!tsf_encoding_allowed(all_types[ti], all_encs[ei])) continue;
             for (size_t ci = 0; ci < sizeof all_comps / sizeof *all_comps; ci++)
                 for (int aligned = 0; aligned < 2; aligned++) {
-                    roundtrip_one(all_types[ti], all_encs[ei], all_comps[ci], aligned, 1 + next_rand() % 700, 100);
+                    roundtrip_one(all_types[ti], all_encs[ei], all_comps[ci], aligned, 1 + next_rand() % 700,
+                                  100);
                     combos++;
                 }
         }
@@ -284,15 +296,14 @@ static void write_example(const char *path, int version)
 
 Test(spec_bytes, v3_example_10_1)
 {
-    static const char want_hex[] =
-        "547346696c65030014726f6f742e73672e643105047331330200003131180000"
-        "00020000000000000000000000010000000000000001000000000000000a0000"
-        "000000000014000000000000001e020004733102080300000000000000010000"
-        "000000000003000000000000000a000000000000001e000000000000000a0000"
-        "00000000001e404e000000000000000000000000001301047331000000000000"
-        "004f0000000000000096030114726f6f742e73672e6431000000000000009600"
-        "000000000000ab01000000000000004e1a000002000000000000000040000000"
-        "000000000000000040000680020500000043547346696c65";
+    static const char want_hex[] = "547346696c65030014726f6f742e73672e643105047331330200003131180000"
+                                   "00020000000000000000000000010000000000000001000000000000000a0000"
+                                   "000000000014000000000000001e020004733102080300000000000000010000"
+                                   "000000000003000000000000000a000000000000001e000000000000000a0000"
+                                   "00000000001e404e000000000000000000000000001301047331000000000000"
+                                   "004f0000000000000096030114726f6f742e73672e6431000000000000009600"
+                                   "000000000000ab01000000000000004e1a000002000000000000000040000000"
+                                   "000000000000000040000680020500000043547346696c65";
     uint8_t want[248];
     for (size_t i = 0; i < sizeof want; i++) sscanf(want_hex + 2 * i, "%2hhx", &want[i]);
     char *path = tmp_path("v3");
@@ -301,7 +312,8 @@ Test(spec_bytes, v3_example_10_1)
     size_t n = slurp(path, got, sizeof got);
     unlink(path);
     cr_assert_eq(n, sizeof want);
-    for (size_t i = 0; i < n; i++) cr_assert_eq(got[i], want[i], "byte 0x%zx: %02x != %02x", i, got[i], want[i]);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(got[i], want[i], "byte 0x%zx: %02x != %02x", i, got[i], want[i]);
 }
 
 Test(spec_bytes, v4_example_10_2)
@@ -316,7 +328,8 @@ Test(spec_bytes, v4_example_10_2)
     cr_assert(memcmp(got + 7, dev, sizeof dev) == 0);
     static const uint8_t tail[] = {0x00, 0x00, 0x00, 0x82, 'T', 's', 'F', 'i', 'l', 'e'};
     cr_assert(memcmp(got + 302, tail, sizeof tail) == 0);
-    static const uint8_t props[] = {0x06, 0x18, 'e', 'n', 'c', 'r', 'y', 'p', 't', 'L', 'e', 'v', 'e', 'l', 0x02, '0'};
+    static const uint8_t props[] = {0x06, 0x18, 'e', 'n', 'c', 'r', 'y',  'p',
+                                    't',  'L',  'e', 'v', 'e', 'l', 0x02, '0'};
     cr_assert(memcmp(got + 0xfa, props, sizeof props) == 0);
 }
 
@@ -345,7 +358,8 @@ Test(spec_bytes, aligned_example_10_3)
     /* time chunk, value chunk of s1 with its bitmap, separator */
     static const uint8_t tchunk[] = {0x85, 0x00, 0x1a, 0x06, 0x00, 0x04, 0x18, 0x18};
     cr_assert(memcmp(got + 0x13, tchunk, sizeof tchunk) == 0);
-    static const uint8_t s1page[] = {0x45, 0x04, 's', '1', 0x09, 0x01, 0x00, 0x00, 0x07, 0x07, 0, 0, 0, 3, 0xa0, 0x02, 0x06};
+    static const uint8_t s1page[] = {0x45, 0x04, 's', '1', 0x09, 0x01, 0x00, 0x00, 0x07,
+                                     0x07, 0,    0,   0,   3,    0xa0, 0x02, 0x06};
     cr_assert(memcmp(got + 0x33, s1page, sizeof s1page) == 0);
     cr_assert_eq(got[0x6b], 0x02);
     static const uint8_t tail[] = {0x00, 0x00, 0x00, 0x44, 'T', 's', 'F', 'i', 'l', 'e'};
@@ -372,7 +386,7 @@ Test(recover, unclosed_file_keeps_complete_chunk_groups)
     }
     cr_assert_eq(tsf_writer_sync(w), 0);
     uint64_t full = tsf_writer_position(w);
-    tsf_writer_abort(w); /* a crash: no index */
+    tsf_writer_abort(w);                              /* a crash: no index */
     cr_assert_eq(truncate(path, (off_t)full - 5), 0); /* and a torn last chunk */
 
     TsfReader *r;
@@ -392,7 +406,7 @@ Test(recover, unclosed_file_keeps_complete_chunk_groups)
     cr_assert_eq(tsf_reader_open(path, &r, &err), 0, "%s", err.msg);
     TsfSeriesMeta sm;
     cr_assert_eq(tsf_reader_find_series(r, "root.r.d", "s", &sm), 0);
-    cr_assert_eq(sm.nchunks, 3);     /* groups 0 and 1, then the new one */
+    cr_assert_eq(sm.nchunks, 3); /* groups 0 and 1, then the new one */
     cr_assert_eq(sm.stats.count, 201);
     cr_assert_eq(sm.stats.end, 5000);
     Got g = {.type = TSF_INT64};

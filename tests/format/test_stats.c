@@ -32,10 +32,10 @@ static void write_check(const TsfStats *s, const uint8_t *want, size_t n)
 
 Test(stats, example_3_6_int64)
 {
-    static const uint8_t want[] = {
-        0x03, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0x0a, 0, 0, 0,
-        0,    0, 0, 0, 0x1e, 0, 0, 0, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0x1e, 0x40, 0x4e,
-        0,    0, 0, 0, 0, 0};
+    static const uint8_t want[] = {0x03, 0, 0,    0,    0,    0,    0, 0, 1, 0,    0,    0, 0, 0, 0,
+                                   0,    3, 0,    0,    0,    0,    0, 0, 0, 0x0a, 0,    0, 0, 0, 0,
+                                   0,    0, 0x1e, 0,    0,    0,    0, 0, 0, 0,    0x0a, 0, 0, 0, 0,
+                                   0,    0, 0,    0x1e, 0x40, 0x4e, 0, 0, 0, 0,    0,    0};
     int64_t t[3] = {1, 2, 3}, v[3] = {10, 20, 30};
     TsfStats s;
     tsf_stats_init(&s, TSF_INT64);
@@ -67,9 +67,8 @@ Test(stats, example_3_6_int64)
 /* §10.3: aligned s1 INT32 with rows 1 and 3 present; the VECTOR time column. */
 Test(stats, example_10_3_aligned)
 {
-    static const uint8_t s1[] = {0x02, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 3,
-                                 0,    0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 3,
-                                 0,    0, 0, 0, 0, 0, 0, 4};
+    static const uint8_t s1[] = {0x02, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 1,
+                                 0,    0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 4};
     static const uint8_t tc[] = {0x03, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 3};
     int64_t t[2] = {1, 3};
     int32_t v[2] = {1, 3};
@@ -89,12 +88,10 @@ Test(stats, example_10_3_aligned)
 /* §10.4: two chunks (1,5) and (2,7) merged into the series statistics. */
 Test(stats, example_10_4_merge)
 {
-    static const uint8_t c1[] = {0x01, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1,
-                                 0,    0, 0, 5, 0, 0, 0, 5, 0, 0, 0, 5, 0, 0, 0, 5,
-                                 0,    0, 0, 0, 0, 0, 0, 5};
-    static const uint8_t all[] = {0x02, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2,
-                                  0,    0, 0, 5, 0, 0, 0, 7, 0, 0, 0, 5, 0, 0, 0, 7,
-                                  0,    0, 0, 0, 0, 0, 0, 12};
+    static const uint8_t c1[] = {0x01, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 5,
+                                 0,    0, 0, 5, 0, 0, 0, 5, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 5};
+    static const uint8_t all[] = {0x02, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 5,
+                                  0,    0, 0, 7, 0, 0, 0, 5, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 12};
     int64_t t1 = 1, t2 = 2;
     int32_t v1 = 5, v2 = 7;
     TsfStats a, b, m;
@@ -119,17 +116,20 @@ Test(stats, example_10_4_merge)
     tsf_stats_free(&r);
 }
 
-static const TsfType all_types[] = {TSF_BOOLEAN, TSF_INT32, TSF_INT64, TSF_FLOAT,
-                                    TSF_DOUBLE,  TSF_TEXT,  TSF_VECTOR, TSF_TIMESTAMP,
-                                    TSF_DATE,    TSF_BLOB,  TSF_STRING};
+static const TsfType all_types[] = {TSF_BOOLEAN, TSF_INT32,     TSF_INT64, TSF_FLOAT, TSF_DOUBLE, TSF_TEXT,
+                                    TSF_VECTOR,  TSF_TIMESTAMP, TSF_DATE,  TSF_BLOB,  TSF_STRING};
 #define NTYPES (sizeof(all_types) / sizeof(all_types[0]))
 
 static size_t type_part(TsfType t)
 {
     switch (t) {
     case TSF_BOOLEAN: return 10;
-    case TSF_INT32: case TSF_DATE: case TSF_FLOAT: return 24;
-    case TSF_INT64: case TSF_TIMESTAMP: case TSF_DOUBLE: return 40;
+    case TSF_INT32:
+    case TSF_DATE:
+    case TSF_FLOAT: return 24;
+    case TSF_INT64:
+    case TSF_TIMESTAMP:
+    case TSF_DOUBLE: return 40;
     case TSF_TEXT: return 8;
     case TSF_STRING: return 16;
     default: return 0;
@@ -270,13 +270,16 @@ Test(stats, sums)
     cr_assert_eq(s.v.b.sum, 3);
     cr_assert_eq(s.v.b.first, 1);
     cr_assert_eq(s.v.b.last, 1);
-    static const uint8_t want_b[] = {0x04, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 4,
-                                     0x01, 0x01, 0, 0, 0, 0, 0, 0, 0, 3};
+    static const uint8_t want_b[] = {0x04, 0, 0, 0,    0,    0, 0, 0, 1, 0, 0, 0, 0, 0,
+                                     0,    0, 4, 0x01, 0x01, 0, 0, 0, 0, 0, 0, 0, 3};
     write_check(&s, want_b, sizeof(want_b));
     tsf_stats_free(&s);
 }
 
-static TsfBin B(const char *s) { return (TsfBin){(const uint8_t *)s, (uint32_t)strlen(s)}; }
+static TsfBin B(const char *s)
+{
+    return (TsfBin){(const uint8_t *)s, (uint32_t)strlen(s)};
+}
 
 static bool bin_eq(TsfBin a, const char *s)
 {
@@ -286,7 +289,8 @@ static bool bin_eq(TsfBin a, const char *s)
 Test(stats, string_order_unsigned_shorter_first)
 {
     int64_t t[6] = {1, 2, 3, 4, 5, 6};
-    char *buf = strdup("b\xff" "aab");
+    char *buf = strdup("b\xff"
+                       "aab");
     TsfBin v[6] = {{(const uint8_t *)buf, 1},     {(const uint8_t *)buf + 1, 1},
                    {(const uint8_t *)buf + 2, 1}, {(const uint8_t *)buf + 2, 2},
                    {(const uint8_t *)buf, 0},     {(const uint8_t *)buf + 3, 2}};
@@ -301,9 +305,8 @@ Test(stats, string_order_unsigned_shorter_first)
     cr_assert(bin_eq(s.v.bin.min, ""));
     cr_assert(bin_eq(s.v.bin.max, "\xff"));
     cr_assert(s.owned);
-    static const uint8_t want[] = {0x06, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 6,
-                                   0, 0, 0, 1, 'b', 0, 0, 0, 2, 'a', 'b', 0, 0, 0, 0,
-                                   0, 0, 0, 1, 0xff};
+    static const uint8_t want[] = {0x06, 0, 0,   0, 0, 0, 0, 0,   1,   0, 0, 0, 0, 0, 0, 0, 6, 0,   0,
+                                   0,    1, 'b', 0, 0, 0, 2, 'a', 'b', 0, 0, 0, 0, 0, 0, 0, 1, 0xff};
     write_check(&s, want, sizeof(want));
     tsf_stats_free(&s);
 
@@ -311,8 +314,8 @@ Test(stats, string_order_unsigned_shorter_first)
     TsfBin tv[3] = {B("m"), B("a"), B("z")};
     tsf_stats_init(&s, TSF_TEXT);
     cr_assert_eq(tsf_stats_add(&s, t, tv, 3), 0);
-    static const uint8_t want_t[] = {0x03, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 3,
-                                     0, 0, 0, 1, 'm', 0, 0, 0, 1, 'z'};
+    static const uint8_t want_t[] = {0x03, 0, 0, 0, 0, 0, 0, 0,   1, 0, 0, 0, 0,  0,
+                                     0,    0, 3, 0, 0, 0, 1, 'm', 0, 0, 0, 1, 'z'};
     write_check(&s, want_t, sizeof(want_t));
     tsf_stats_free(&s);
 
@@ -362,16 +365,15 @@ static Data make_data(TsfType type, size_t n, bool exact)
         case TSF_PHYS_BOOL: ((uint8_t *)d.values)[i] = r & 1; break;
         case TSF_PHYS_I32: ((int32_t *)d.values)[i] = i % 17 == 3 ? INT32_MIN : (int32_t)r; break;
         case TSF_PHYS_I64:
-            ((int64_t *)d.values)[i] = exact ? (int64_t)(r % 100000) - 50000
-                                             : (i % 13 == 5 ? INT64_MAX : (int64_t)r);
+            ((int64_t *)d.values)[i] =
+                exact ? (int64_t)(r % 100000) - 50000 : (i % 13 == 5 ? INT64_MAX : (int64_t)r);
             break;
         case TSF_PHYS_F32:
-            ((float *)d.values)[i] = exact ? (float)((int)(r % 2001) - 1000)
-                                           : (float)((double)(int64_t)r / 1e15);
+            ((float *)d.values)[i] =
+                exact ? (float)((int)(r % 2001) - 1000) : (float)((double)(int64_t)r / 1e15);
             break;
         case TSF_PHYS_F64:
-            ((double *)d.values)[i] = exact ? (double)((int)(r % 20001) - 10000)
-                                            : (double)(int64_t)r / 1e9;
+            ((double *)d.values)[i] = exact ? (double)((int)(r % 20001) - 10000) : (double)(int64_t)r / 1e9;
             break;
         case TSF_PHYS_BIN: {
             size_t len = r % 8;
@@ -538,22 +540,22 @@ Test(stats, read_truncated_and_bad)
         free_data(&d);
     }
     /* negative I32Bin length */
-    static const uint8_t neg[] = {0x01, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1,
-                                  0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0};
+    static const uint8_t neg[] = {0x01, 0, 0, 0, 0,    0,    0,    0,    1, 0, 0, 0, 0,
+                                  0,    0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0};
     TsfCursor c = tsf_cursor(neg, sizeof(neg));
     TsfStats r;
     cr_assert_eq(tsf_stats_read(&c, TSF_TEXT, &r), TSF_ECORRUPT);
     /* huge length */
-    static const uint8_t huge[] = {0x01, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1,
-                                   0x7f, 0xff, 0xff, 0xff, 'x'};
+    static const uint8_t huge[] = {0x01, 0, 0, 0, 0, 0, 0,    0,    1,    0,    0,
+                                   0,    0, 0, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff, 'x'};
     c = tsf_cursor(huge, sizeof(huge));
     cr_assert_eq(tsf_stats_read(&c, TSF_STRING, &r), TSF_ECORRUPT);
     /* unknown type */
     c = tsf_cursor(huge, sizeof(huge));
     cr_assert_eq(tsf_stats_read(&c, (TsfType)7, &r), TSF_ECORRUPT);
     /* BOOLEAN: only 0x01 is true */
-    static const uint8_t bl[] = {0x01, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1,
-                                 0x02, 0x01, 0, 0, 0, 0, 0, 0, 0, 1};
+    static const uint8_t bl[] = {0x01, 0, 0, 0,    0,    0, 0, 0, 1, 0, 0, 0, 0, 0,
+                                 0,    0, 1, 0x02, 0x01, 0, 0, 0, 0, 0, 0, 0, 1};
     c = tsf_cursor(bl, sizeof(bl));
     cr_assert_eq(tsf_stats_read(&c, TSF_BOOLEAN, &r), 0);
     cr_assert_eq(r.v.b.first, 0);

@@ -30,7 +30,7 @@
 #include "series_scan.h"
 #include "writer.h"
 
-#define MAX_METAS 4096 /* series kept for scanning; the walk goes on past it */
+#define MAX_METAS   4096 /* series kept for scanning; the walk goes on past it */
 #define MAX_LOOKUPS 8
 
 static char g_path[64];
@@ -121,13 +121,11 @@ static void lookups(TsfReader *r, const Metas *m)
     for (size_t i = 0; i < m->n; i += step) {
         TsfSeriesMeta out;
         /* copies are NUL-terminated; names with a NUL inside are simply not found */
-        if (tsf_reader_find_series(r, m->a[i].device, m->a[i].name, &out) == 0)
-            tsf_series_meta_free(&out);
+        if (tsf_reader_find_series(r, m->a[i].device, m->a[i].name, &out) == 0) tsf_series_meta_free(&out);
     }
     TsfSeriesMeta out;
     if (tsf_reader_find_series(r, "root.no.such", "series", &out) == 0) tsf_series_meta_free(&out);
-    if (m->n > 0 && tsf_reader_find_series(r, m->a[0].device, "", &out) == 0)
-        tsf_series_meta_free(&out);
+    if (m->n > 0 && tsf_reader_find_series(r, m->a[0].device, "", &out) == 0) tsf_series_meta_free(&out);
 }
 
 static void metas_free(Metas *m)

@@ -23,17 +23,15 @@
 
 /* Must match fuzz_decoders.c. */
 static const TsfEncoding encs[] = {
-    TSF_ENC_PLAIN,   TSF_ENC_DICTIONARY, TSF_ENC_RLE,   TSF_ENC_TS_2DIFF,
-    TSF_ENC_GORILLA_V1, TSF_ENC_REGULAR, TSF_ENC_GORILLA, TSF_ENC_ZIGZAG,
-    TSF_ENC_CHIMP,   TSF_ENC_SPRINTZ,    TSF_ENC_RLBE,
+    TSF_ENC_PLAIN,   TSF_ENC_DICTIONARY, TSF_ENC_RLE,   TSF_ENC_TS_2DIFF, TSF_ENC_GORILLA_V1, TSF_ENC_REGULAR,
+    TSF_ENC_GORILLA, TSF_ENC_ZIGZAG,     TSF_ENC_CHIMP, TSF_ENC_SPRINTZ,  TSF_ENC_RLBE,
 };
 static const TsfType types[] = {
-    TSF_BOOLEAN, TSF_INT32, TSF_INT64,  TSF_FLOAT, TSF_DOUBLE, TSF_TEXT,
-    TSF_VECTOR,  TSF_TIMESTAMP, TSF_DATE, TSF_BLOB, TSF_STRING,
+    TSF_BOOLEAN, TSF_INT32,     TSF_INT64, TSF_FLOAT, TSF_DOUBLE, TSF_TEXT,
+    TSF_VECTOR,  TSF_TIMESTAMP, TSF_DATE,  TSF_BLOB,  TSF_STRING,
 };
 static const TsfCompression codecs[] = {
-    TSF_COMP_UNCOMPRESSED, TSF_COMP_SNAPPY, TSF_COMP_GZIP,
-    TSF_COMP_LZ4,          TSF_COMP_ZSTD,   TSF_COMP_LZMA2,
+    TSF_COMP_UNCOMPRESSED, TSF_COMP_SNAPPY, TSF_COMP_GZIP, TSF_COMP_LZ4, TSF_COMP_ZSTD, TSF_COMP_LZMA2,
 };
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -46,8 +44,8 @@ static void put_seed(int ei, int ti, size_t n, size_t out_len, const uint8_t *s,
     snprintf(path, sizeof(path), "%s/seed-%04d", g_dir, g_count++);
     FILE *f = fopen(path, "wb");
     if (!f) return;
-    uint8_t h[6] = {(uint8_t)ei, (uint8_t)ti, (uint8_t)(n >> 8), (uint8_t)n,
-                    (uint8_t)(out_len >> 8), (uint8_t)out_len};
+    uint8_t h[6] = {(uint8_t)ei,     (uint8_t)ti, (uint8_t)(n >> 8), (uint8_t)n, (uint8_t)(out_len >> 8),
+                    (uint8_t)out_len};
     fwrite(h, 1, sizeof(h), f);
     if (len) fwrite(s, 1, len, f);
     fclose(f);
@@ -75,7 +73,9 @@ static void fill(TsfType type, int p, size_t n, void *out)
         case TSF_PHYS_I32: ((int32_t *)out)[i] = (int32_t)r; break;
         case TSF_PHYS_I64: ((int64_t *)out)[i] = (int64_t)r; break;
         case TSF_PHYS_F32: ((float *)out)[i] = p == 2 && i % 11 == 5 ? NAN : (float)(int32_t)r / 8.0f; break;
-        case TSF_PHYS_F64: ((double *)out)[i] = p == 2 && i % 13 == 6 ? -INFINITY : (double)(int64_t)r / 16.0; break;
+        case TSF_PHYS_F64:
+            ((double *)out)[i] = p == 2 && i % 13 == 6 ? -INFINITY : (double)(int64_t)r / 16.0;
+            break;
         case TSF_PHYS_BIN: {
             const char *w = words[r % NELEM(words)];
             ((TsfBin *)out)[i] = (TsfBin){(const uint8_t *)w, (uint32_t)strlen(w)};

@@ -107,11 +107,14 @@ static void print_value(FILE *out, const Points *p, size_t i)
 {
     switch (p->type) {
     case TSF_BOOLEAN: fputs(p->v[i] ? "true" : "false", out); break;
-    case TSF_INT32: case TSF_DATE: fprintf(out, "%" PRId32, ((const int32_t *)p->v)[i]); break;
-    case TSF_INT64: case TSF_TIMESTAMP: fprintf(out, "%" PRId64, ((const int64_t *)p->v)[i]); break;
+    case TSF_INT32:
+    case TSF_DATE: fprintf(out, "%" PRId32, ((const int32_t *)p->v)[i]); break;
+    case TSF_INT64:
+    case TSF_TIMESTAMP: fprintf(out, "%" PRId64, ((const int64_t *)p->v)[i]); break;
     case TSF_FLOAT: fprintf(out, "%.9g", (double)((const float *)p->v)[i]); break;
     case TSF_DOUBLE: fprintf(out, "%.17g", ((const double *)p->v)[i]); break;
-    case TSF_TEXT: case TSF_STRING: {
+    case TSF_TEXT:
+    case TSF_STRING: {
         const TsfBin *b = (const TsfBin *)p->v + i;
         tool_put_escaped(out, p->bytes.data + (uintptr_t)b->ptr, b->len);
         break;
@@ -162,7 +165,8 @@ int cmd_dump(int argc, char **argv)
             tm = time_column_of(&c, sm);
             if (!tm && sm->stats.count == 0) continue; /* all null, no time column */
             if (!tm) {
-                fprintf(stderr, "tsfile: %s: aligned series %s.%s has no time column\n", file, sm->device, sm->name);
+                fprintf(stderr, "tsfile: %s: aligned series %s.%s has no time column\n", file, sm->device,
+                        sm->name);
                 rc = 1;
                 break;
             }

@@ -21,12 +21,10 @@ static void print_stats(const TsfStats *st)
     }
     printf("count %u time %" PRId64 "..%" PRId64, st->count, st->start, st->end);
     switch (st->type) {
-    case TSF_INT32: case TSF_DATE:
-        printf(" min %d max %d", st->v.i32.min, st->v.i32.max);
-        break;
-    case TSF_INT64: case TSF_TIMESTAMP:
-        printf(" min %" PRId64 " max %" PRId64, st->v.i64.min, st->v.i64.max);
-        break;
+    case TSF_INT32:
+    case TSF_DATE: printf(" min %d max %d", st->v.i32.min, st->v.i32.max); break;
+    case TSF_INT64:
+    case TSF_TIMESTAMP: printf(" min %" PRId64 " max %" PRId64, st->v.i64.min, st->v.i64.max); break;
     case TSF_FLOAT: printf(" min %.9g max %.9g", (double)st->v.f32.min, (double)st->v.f32.max); break;
     case TSF_DOUBLE: printf(" min %.17g max %.17g", st->v.f64.min, st->v.f64.max); break;
     case TSF_BOOLEAN: printf(" trues %" PRId64, st->v.b.sum); break;

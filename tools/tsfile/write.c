@@ -34,9 +34,9 @@ typedef struct InSeries {
 } InSeries;
 
 typedef struct Input {
-    GHashTable *by_key;  /* "device\x01name" -> InSeries* */
-    GPtrArray *series;   /* in first-seen order */
-    GPtrArray *devices;  /* device names (char*, owned by the first series) */
+    GHashTable *by_key; /* "device\x01name" -> InSeries* */
+    GPtrArray *series;  /* in first-seen order */
+    GPtrArray *devices; /* device names (char*, owned by the first series) */
     GHashTable *dev_set;
 } Input;
 
@@ -68,17 +68,22 @@ static const char *parse_value(TsfType t, const char *s, size_t n, void *dst, Ts
     errno = 0;
     switch (t) {
     case TSF_BOOLEAN:
-        if (strcasecmp(tmp, "true") == 0) *(uint8_t *)dst = 1;
-        else if (strcasecmp(tmp, "false") == 0) *(uint8_t *)dst = 0;
-        else return "BOOLEAN value must be true or false";
+        if (strcasecmp(tmp, "true") == 0)
+            *(uint8_t *)dst = 1;
+        else if (strcasecmp(tmp, "false") == 0)
+            *(uint8_t *)dst = 0;
+        else
+            return "BOOLEAN value must be true or false";
         return NULL;
-    case TSF_INT32: case TSF_DATE: {
+    case TSF_INT32:
+    case TSF_DATE: {
         long long v = strtoll(tmp, &end, 10);
         if (*end || errno || v < INT32_MIN || v > INT32_MAX) return "bad 32-bit integer";
         *(int32_t *)dst = (int32_t)v;
         return NULL;
     }
-    case TSF_INT64: case TSF_TIMESTAMP: {
+    case TSF_INT64:
+    case TSF_TIMESTAMP: {
         long long v = strtoll(tmp, &end, 10);
         if (*end || errno) return "bad 64-bit integer";
         *(int64_t *)dst = (int64_t)v;
@@ -96,7 +101,8 @@ static const char *parse_value(TsfType t, const char *s, size_t n, void *dst, Ts
         *(double *)dst = d;
         return NULL;
     }
-    case TSF_TEXT: case TSF_STRING: {
+    case TSF_TEXT:
+    case TSF_STRING: {
         TsfBin *b = dst;
         size_t start = bytes->len;
         for (size_t i = 0; i < n; i++) {
@@ -130,8 +136,7 @@ static const char *parse_value(TsfType t, const char *s, size_t n, void *dst, Ts
         b->len = (uint32_t)(bytes->len - start);
         return NULL;
     }
-    default:
-        return "unsupported type";
+    default: return "unsupported type";
     }
 }
 
@@ -147,11 +152,13 @@ static int add_line(Input *in, char *line, long lineno)
         p = comma + 1;
     }
     if (!*f[0] || !*f[1]) return bad(lineno, "empty device or measurement");
-    int type = tsf_type_from_name(f[2]), enc = tsf_encoding_from_name(f[3]), comp = tsf_compression_from_name(f[4]);
+    int type = tsf_type_from_name(f[2]), enc = tsf_encoding_from_name(f[3]),
+        comp = tsf_compression_from_name(f[4]);
     if (type < 0 || type == TSF_VECTOR) return bad(lineno, "unknown data type");
     if (enc < 0) return bad(lineno, "unknown encoding");
     if (comp < 0) return bad(lineno, "unknown compression");
-    if (!tsf_encoding_allowed((TsfType)type, (TsfEncoding)enc)) return bad(lineno, "encoding not allowed for this type");
+    if (!tsf_encoding_allowed((TsfType)type, (TsfEncoding)enc))
+        return bad(lineno, "encoding not allowed for this type");
     char *end;
     errno = 0;
     long long t = strtoll(f[5], &end, 10);
@@ -217,7 +224,9 @@ static int finish_series(InSeries *s)
         memcpy(v + i * esz, s->v + ord[i] * esz, esz);
         if (i && t[i] == t[i - 1]) {
             fprintf(stderr, "tsfile: stdin: %s.%s: time %" PRId64 " given twice\n", s->device, s->name, t[i]);
-            free(ord); free(t); free(v);
+            free(ord);
+            free(t);
+            free(v);
             return 1;
         }
     }
@@ -245,7 +254,10 @@ static int write_aligned_device(TsfWriter *w, const char *dev, InSeries **cols, 
         int64_t next = INT64_MAX;
         bool any = false;
         for (size_t c = 0; c < ncols; c++)
-            if (pos[c] < cols[c]->n && (!any || cols[c]->t[pos[c]] < next)) { next = cols[c]->t[pos[c]]; any = true; }
+            if (pos[c] < cols[c]->n && (!any || cols[c]->t[pos[c]] < next)) {
+                next = cols[c]->t[pos[c]];
+                any = true;
+            }
         if (!any) break;
         rows[nrows++] = next;
         for (size_t c = 0; c < ncols; c++)
@@ -268,7 +280,9 @@ static int write_aligned_device(TsfWriter *w, const char *dev, InSeries **cols, 
         }
     }
     int rc = tsf_writer_begin_aligned(w, dev, schema, ncols);
-    if (rc == 0) rc = tsf_writer_append_aligned(w, rows, nrows, (const void *const *)vals, (const uint8_t *const *)present);
+    if (rc == 0)
+        rc = tsf_writer_append_aligned(w, rows, nrows, (const void *const *)vals,
+                                       (const uint8_t *const *)present);
     if (rc == 0) rc = tsf_writer_end_group(w);
     for (size_t c = 0; c < ncols; c++) {
         free(vals[c]);
@@ -290,24 +304,30 @@ int cmd_write(int argc, char **argv)
     bool aligned = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--aligned") == 0) aligned = true;
-        else if (strcmp(a, "--page-points") == 0 && i + 1 < argc) o.page_max_points = (uint32_t)atol(argv[++i]);
-        else if (strcmp(a, "--page-bytes") == 0 && i + 1 < argc) o.page_max_bytes = (uint32_t)atol(argv[++i]);
-        else if (strcmp(a, "--float-precision") == 0 && i + 1 < argc) o.float_precision = atoi(argv[++i]);
+        if (strcmp(a, "--aligned") == 0)
+            aligned = true;
+        else if (strcmp(a, "--page-points") == 0 && i + 1 < argc)
+            o.page_max_points = (uint32_t)atol(argv[++i]);
+        else if (strcmp(a, "--page-bytes") == 0 && i + 1 < argc)
+            o.page_max_bytes = (uint32_t)atol(argv[++i]);
+        else if (strcmp(a, "--float-precision") == 0 && i + 1 < argc)
+            o.float_precision = atoi(argv[++i]);
         else if (strcmp(a, "--version") == 0 && i + 1 < argc) {
             o.version = atoi(argv[++i]);
             if (o.version != 3 && o.version != 4) {
                 fputs("tsfile: --version must be 3 or 4\n", stderr);
                 return 2;
             }
-        } else if (a[0] != '-' && !out) out = a;
+        } else if (a[0] != '-' && !out)
+            out = a;
         else {
             fprintf(stderr, "tsfile write: bad argument '%s'\n", a);
             return 2;
         }
     }
     if (!out || o.page_max_points == 0) {
-        fputs("usage: tsfile write OUT.tsfile [--aligned] [--page-points N] [--version 3|4] < lines\n", stderr);
+        fputs("usage: tsfile write OUT.tsfile [--aligned] [--page-points N] [--version 3|4] < lines\n",
+              stderr);
         return 2;
     }
     Input in = {g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL), g_ptr_array_new(),
@@ -346,7 +366,8 @@ int cmd_write(int argc, char **argv)
             } else {
                 rc = tsf_writer_begin_group(w, dev);
                 for (size_t c = 0; c < ncols && rc == 0; c++) {
-                    rc = tsf_writer_begin_series(w, cols[c]->name, cols[c]->type, cols[c]->enc, cols[c]->comp);
+                    rc =
+                        tsf_writer_begin_series(w, cols[c]->name, cols[c]->type, cols[c]->enc, cols[c]->comp);
                     if (rc == 0) rc = tsf_writer_append(w, cols[c]->t, cols[c]->v, cols[c]->n);
                     if (rc == 0) rc = tsf_writer_end_series(w);
                 }
@@ -364,7 +385,10 @@ int cmd_write(int argc, char **argv)
     }
     for (guint i = 0; i < in.series->len; i++) {
         InSeries *s = in.series->pdata[i];
-        free(s->device); free(s->name); free(s->t); free(s->v);
+        free(s->device);
+        free(s->name);
+        free(s->t);
+        free(s->v);
         tsf_buf_free(&s->bytes);
         free(s);
     }
