@@ -174,6 +174,7 @@ typedef struct Src {
     int64_t start, end; /* chunk time range (statistics) */
     TsfStats stats;     /* chunk statistics (single-page chunks' page stats) */
     bool opened, done;
+    bool full_stats; /* stats carry values (closed files), not just count and times */
     TsfChunk chunk;
     TsfColumn col;
 } Src;
@@ -398,7 +399,8 @@ static int add_mem_source(EngineQuery *q, const MemTable *m, uint64_t major, uin
     return 0;
 }
 
-static int add_chunk_source(EngineQuery *q, FileRef *f, uint64_t major, uint64_t offset, const TsfStats *st)
+static int add_chunk_source(EngineQuery *q, FileRef *f, uint64_t major, uint64_t offset, const TsfStats *st,
+                            bool full_stats)
 {
     if (st->count == 0 || !tf_overlaps(q->tf, st->start, st->end) ||
         mods_cover(&f->mods, q->device, q->measurement, offset, st->start, st->end)) {
@@ -416,6 +418,7 @@ static int add_chunk_source(EngineQuery *q, FileRef *f, uint64_t major, uint64_t
     s->stats.store = (TsfBuf)TSF_BUF_INIT;
     s->prio_major = major;
     s->prio_minor = offset;
+    s->full_stats = full_stats;
     return 0;
 }
 
@@ -444,7 +447,7 @@ static int add_working_file(EngineQuery *q, TsFileProc *proc)
             st.count = c->count;
             st.start = c->start;
             st.end = c->end;
-            rc = add_chunk_source(q, f, major, c->offset, &st);
+            rc = add_chunk_source(q, f, major, c->offset, &st, false);
         }
     }
     /* memtables being flushed (oldest first), then the working one */
@@ -484,7 +487,7 @@ static int add_closed_file(EngineQuery *q, ClosedFile *cf)
     }
     uint64_t major = major_of(cf->sequence, cf->version);
     for (size_t i = 0; i < sm.nchunks && rc == 0; i++)
-        rc = add_chunk_source(q, f, major, sm.chunks[i].offset, &sm.chunks[i].stats);
+        rc = add_chunk_source(q, f, major, sm.chunks[i].offset, &sm.chunks[i].stats, true);
     /* binary statistics point into sm: pages carry their own, so drop them */
     for (size_t i = 0; i < q->nsrc; i++)
         if (q->srcs[i]->file == f && tsf_type_phys(q->type) == TSF_PHYS_BIN)
@@ -829,6 +832,79 @@ int engine_query_next(EngineQuery *q, const int64_t **times, const void **values
 
 /* ---- aggregations ---------------------------------------------------------------------- */
 
+/* Folds one value at time t into out. */
+static void agg_add(Aggregates *out, int64_t t, double x, uint64_t count, double sum, double mn, double mx,
+                    int64_t t_last, double last)
+{
+    if (out->count == 0 || t < out->first_time) {
+        out->first_time = t;
+        out->first = x;
+    }
+    if (out->count == 0 || t_last > out->last_time) {
+        out->last_time = t_last;
+        out->last = last;
+    }
+    if (out->count == 0 || mn < out->min) out->min = mn;
+    if (out->count == 0 || mx > out->max) out->max = mx;
+    out->sum += sum;
+    out->count += count;
+}
+
+/* Can chunk source s be answered from its statistics alone?  Its values
+ * must be in the statistics, the filter must take its whole time range, no
+ * deletion may touch it, and no other source may overlap it (else a newer
+ * write could replace one of its points). */
+static bool stats_answer(const EngineQuery *q, const Src *s)
+{
+    if (s->kind != SRC_CHUNK || !s->full_stats || s->stats.count == 0) return false;
+    int64_t lo = s->stats.start, hi = s->stats.end;
+    bool inside = false;
+    for (size_t i = 0; i < q->tf->n && !inside; i++) inside = q->tf->r[i].lo <= lo && hi <= q->tf->r[i].hi;
+    if (!inside) return false;
+    for (size_t i = 0; i < s->file->mods.n; i++) {
+        const Deletion *d = &s->file->mods.d[i];
+        if ((uint64_t)d->file_offset > s->offset && d->start <= hi && lo <= d->end) return false;
+    }
+    for (size_t i = 0; i < q->nsrc; i++) {
+        const Src *o = q->srcs[i];
+        if (o == s) continue;
+        int64_t olo = o->kind == SRC_MEM ? o->t[0] : o->stats.start;
+        int64_t ohi = o->kind == SRC_MEM ? o->t[o->n - 1] : o->stats.end;
+        if (o->kind == SRC_CHUNK && o->stats.count == 0) continue;
+        if (olo <= hi && lo <= ohi) return false;
+    }
+    return true;
+}
+
+static void stats_fold(Aggregates *out, const TsfStats *st)
+{
+    switch (st->type) {
+    case TSF_INT32:
+    case TSF_DATE:
+        agg_add(out, st->start, st->v.i32.first, st->count, (double)st->v.i32.sum, st->v.i32.min,
+                st->v.i32.max, st->end, st->v.i32.last);
+        break;
+    case TSF_INT64:
+    case TSF_TIMESTAMP:
+        agg_add(out, st->start, (double)st->v.i64.first, st->count, st->v.i64.sum, (double)st->v.i64.min,
+                (double)st->v.i64.max, st->end, (double)st->v.i64.last);
+        break;
+    case TSF_FLOAT:
+        agg_add(out, st->start, st->v.f32.first, st->count, st->v.f32.sum, st->v.f32.min, st->v.f32.max,
+                st->end, st->v.f32.last);
+        break;
+    case TSF_DOUBLE:
+        agg_add(out, st->start, st->v.f64.first, st->count, st->v.f64.sum, st->v.f64.min, st->v.f64.max,
+                st->end, st->v.f64.last);
+        break;
+    case TSF_BOOLEAN:
+        agg_add(out, st->start, st->v.b.first, st->count, (double)st->v.b.sum,
+                st->v.b.sum < (int64_t)st->count ? 0 : 1, st->v.b.sum > 0 ? 1 : 0, st->end, st->v.b.last);
+        break;
+    default: break;
+    }
+}
+
 int engine_aggregate(Engine *e, const char *device, const char *measurement, const TimeFilter *tf,
                      Aggregates *out)
 {
@@ -836,6 +912,21 @@ int engine_aggregate(Engine *e, const char *device, const char *measurement, con
     EngineQuery *q;
     int rc = engine_query_open(e, device, measurement, tf, NULL, 0, &q);
     if (rc) return rc;
+    /* chunks that statistics answer leave the merge undecoded */
+    if (tsf_type_phys(q->type) != TSF_PHYS_BIN) {
+        size_t keep = 0;
+        for (size_t i = 0; i < q->nheap; i++) {
+            Src *s = q->heap[i];
+            if (stats_answer(q, s)) {
+                stats_fold(out, &s->stats);
+                q->cnt.chunks_from_stats++;
+            } else {
+                q->heap[keep++] = s;
+            }
+        }
+        q->nheap = keep;
+        heapify(q);
+    }
     const int64_t *t;
     const void *v;
     size_t n;
@@ -843,19 +934,12 @@ int engine_aggregate(Engine *e, const char *device, const char *measurement, con
     while ((rc = engine_query_next(q, &t, &v, &n)) == 0 && n > 0) {
         for (size_t i = 0; i < n; i++) {
             double x = numeric ? as_double(q->type, (const uint8_t *)v + i * q->esz) : NAN;
-            if (out->count == 0) {
-                out->first = out->min = out->max = x;
-                out->first_time = t[i];
-            }
-            if (x < out->min) out->min = x;
-            if (x > out->max) out->max = x;
-            out->sum += numeric ? x : 0;
-            out->last = x;
-            out->last_time = t[i];
-            out->count++;
+            agg_add(out, t[i], x, 1, numeric ? x : 0, x, x, t[i], x);
         }
     }
     out->avg = out->count ? out->sum / (double)out->count : NAN;
+    out->chunks_from_stats = q->cnt.chunks_from_stats;
+    out->pages_decoded = q->cnt.pages_decoded;
     engine_query_close(q);
     return rc;
 }

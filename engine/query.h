@@ -68,6 +68,7 @@ typedef struct QueryCounters {
     uint64_t chunks_skipped; /* by statistics or deletions */
     uint64_t pages_decoded;
     uint64_t pages_skipped;
+    uint64_t chunks_from_stats; /* aggregations answered from chunk statistics */
 } QueryCounters;
 
 /* Opens a series query.  tf NULL = all times; vf may be NULL (nvf 0).
@@ -83,11 +84,15 @@ void engine_query_close(EngineQuery *q);
 
 /* Aggregations over a series and a time filter.  Numeric values are
  * reported as doubles (min/max/first/last exact for INT32, FLOAT, DOUBLE,
- * BOOLEAN; INT64 beyond 2^53 rounds). */
+ * BOOLEAN; INT64 beyond 2^53 rounds).  A chunk of a closed file that the
+ * filter takes whole, that no deletion touches and that no other source
+ * overlaps is answered from its statistics without being read. */
 typedef struct Aggregates {
     uint64_t count;
     double sum, min, max, first, last, avg;
     int64_t first_time, last_time;
+    uint64_t chunks_from_stats; /* chunks answered without reading them */
+    uint64_t pages_decoded;     /* pages that had to be read */
 } Aggregates;
 int engine_aggregate(Engine *e, const char *device, const char *measurement, const TimeFilter *tf,
                      Aggregates *out);

@@ -180,6 +180,28 @@ static void check_series(Engine *e, Model *m, int d, int s, int64_t lo, int64_t 
         cr_assert_eq(k, x.t->len, "seed %u step %d: %s.%s: %u points, model has %u", seed, step, dev_name(d),
                      ser_name(s), k, x.t->len);
         engine_query_close(q);
+        /* aggregations (partly from statistics) agree with the model */
+        Aggregates ag;
+        cr_assert_eq(engine_aggregate(e, dev_name(d), ser_name(s), tf, &ag), 0);
+        cr_assert_eq(ag.count, x.t->len, "seed %u step %d: count", seed, step);
+        if (x.t->len) {
+            double sum = 0, mn = 1e18, mx = -1e18;
+            for (guint i = 0; i < x.v->len; i++) {
+                double val = (double)g_array_index(x.v, int64_t, i);
+                sum += val;
+                if (val < mn) mn = val;
+                if (val > mx) mx = val;
+            }
+            cr_assert_eq(ag.sum, sum, "seed %u step %d: sum", seed, step);
+            cr_assert_eq(ag.min, mn, "seed %u step %d: min", seed, step);
+            cr_assert_eq(ag.max, mx, "seed %u step %d: max", seed, step);
+            cr_assert_eq(ag.first_time, g_array_index(x.t, int64_t, 0));
+            cr_assert_eq(ag.first, (double)g_array_index(x.v, int64_t, 0), "seed %u step %d: first", seed,
+                         step);
+            cr_assert_eq(ag.last_time, g_array_index(x.t, int64_t, x.t->len - 1));
+            cr_assert_eq(ag.last, (double)g_array_index(x.v, int64_t, x.v->len - 1), "seed %u step %d: last",
+                         seed, step);
+        }
     }
     tf_free(tf);
     g_array_free(x.t, TRUE);
@@ -333,6 +355,8 @@ Test(query, narrow_range_reads_few_pages, .timeout = 300)
     cr_assert_eq(ag.max, B - 1);
     cr_assert_eq(ag.first_time, 0);
     cr_assert_eq(ag.last_time, N - 1);
+    cr_assert_gt(ag.chunks_from_stats, 0, "closed, untouched chunks are answered from statistics");
+    cr_assert_eq(ag.pages_decoded, 0, "so no page is read (%llu were)", (unsigned long long)ag.pages_decoded);
     tf_free(all);
     cr_assert_eq(engine_close(e), 0);
     free(t);
