@@ -84,6 +84,7 @@ int engine_delete(Engine *e, const char *device, const char *measurement, int64_
     if (!sg) return -ENOMEM;
     char *path =
         measurement ? g_strdup_printf("%s.%s", device, measurement) : g_strdup_printf("%s.*", device);
+    uint64_t ticket = 0;
     pthread_mutex_lock(&sg->lock);
     GHashTableIter it;
     gpointer k, v;
@@ -95,6 +96,24 @@ int engine_delete(Engine *e, const char *device, const char *measurement, int64_
         partition_span(e, p->id, &plo, &phi);
         if (p->sealed && range_meets(plo, phi, start, end) && partition_has(p, device, start, end))
             rc = -EROFS;
+    }
+    /* logged before it is applied, like an insert: a replay after a crash
+     * must not bring back points this deletion removed from memtables */
+    if (rc == 0 && !e->replaying && e->wal) {
+        TsfBuf rec = TSF_BUF_INIT;
+        tsf_buf_put_u8(&rec, REC_DELETE);
+        tsf_buf_put_varstr(&rec, device, strlen(device));
+        tsf_buf_put_u8(&rec, measurement != NULL);
+        if (measurement) tsf_buf_put_varstr(&rec, measurement, strlen(measurement));
+        tsf_buf_put(&rec, &start, 8);
+        tsf_buf_put(&rec, &end, 8);
+        rc = rec.err ? rec.err : wal_append(e->wal, rec.data, rec.len, &ticket, NULL);
+        tsf_buf_free(&rec);
+    }
+    /* during startup, files reopened for replay hold memtables too */
+    for (guint i = 0; rc == 0 && e->replaying && i < e->recovered->len; i++) {
+        TsFileProc *rp = e->recovered->pdata[i];
+        if (rp->part->sg == sg) rc = delete_in_proc(rp, device, measurement, path, start, end);
     }
     g_hash_table_iter_init(&it, sg->parts);
     while (rc == 0 && g_hash_table_iter_next(&it, &k, &v)) {
@@ -117,6 +136,7 @@ int engine_delete(Engine *e, const char *device, const char *measurement, int64_
     }
     pthread_mutex_unlock(&sg->lock);
     g_free(path);
+    if (rc == 0 && ticket && e->o.wal_sync == WAL_SYNC_ALWAYS) rc = wal_wait(e->wal, ticket);
     if (rc && rc != -EROFS) eng_set_error(e, rc);
     return rc;
 }

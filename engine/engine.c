@@ -13,6 +13,8 @@
  *
  * The file version and memtable id say where the record went, so recovery
  * can tell whether that memtable reached its TsFile (recovery.c).
+ * Deletions are logged too (deletion.c): u8 kind (2), VarStr device,
+ * u8 has-measurement, [VarStr measurement], i64 start, i64 end.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,8 +27,6 @@
 #include <unistd.h>
 
 #include "engine_int.h"
-
-#define REC_INSERT 1
 
 void engine_options_default(EngineOptions *o)
 {

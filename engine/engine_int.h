@@ -26,6 +26,10 @@
 #include "wal.h"
 #include "writer.h"
 
+/* WAL record kinds (engine.c writes inserts, deletion.c deletions). */
+#define REC_INSERT 1
+#define REC_DELETE 2
+
 typedef struct Partition Partition;
 typedef struct StorageGroup StorageGroup;
 

@@ -287,7 +287,29 @@ static int replay_record(void *ctx, uint64_t segment, const uint8_t *payload, si
     (void)segment;
     Engine *e = ctx;
     TsfCursor c = tsf_cursor(payload, len);
-    if (tsf_cur_u8(&c) != 1) return 0; /* unknown record kind: not ours to judge */
+    uint8_t kind = tsf_cur_u8(&c);
+    if (kind == REC_DELETE) {
+        const uint8_t *dv, *mv = NULL;
+        uint32_t dl, ml = 0;
+        tsf_cur_varstr(&c, &dv, &dl);
+        bool has_m = tsf_cur_u8(&c) != 0;
+        if (has_m) tsf_cur_varstr(&c, &mv, &ml);
+        int64_t start = (int64_t)get_le64(&c), end = (int64_t)get_le64(&c);
+        if (c.err || !dv) {
+            fprintf(stderr, "tsfs: WAL: malformed deletion record ignored\n");
+            return 0;
+        }
+        char *device = g_strndup((const char *)dv, dl),
+             *meas = has_m ? g_strndup((const char *)mv, ml) : NULL;
+        int rc = engine_delete(e, device, meas, start, end);
+        if (rc && rc != -ENOENT && rc != -EROFS)
+            fprintf(stderr, "tsfs: WAL: cannot replay a deletion of %s: %s\n", device, tsf_strerror(rc));
+        atomic_fetch_add(&e->replayed, 1);
+        g_free(device);
+        g_free(meas);
+        return 0;
+    }
+    if (kind != REC_INSERT) return 0; /* unknown record kind: not ours to judge */
     const uint8_t *sgs, *devs;
     uint32_t sgl, devl;
     tsf_cur_varstr(&c, &sgs, &sgl);

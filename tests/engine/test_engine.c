@@ -471,3 +471,120 @@ Test(engine, sigkill_loses_no_acknowledged_point, .timeout = 600)
     const char *lng = getenv("TSFS_LONG");
     crash_rounds(lng && *lng == '1' ? 50 : 5);
 }
+
+/* ---- crashes around deletions ------------------------------------------------------------ */
+
+#include "query.h"
+
+/* Child: inserts batches of 50 points and deletes every third batch soon
+ * after, reporting each acknowledged insert ('I', batch) and deletion
+ * ('D', batch) on the pipe. */
+static void delete_child(const char *dir, int fd, int64_t t0)
+{
+    EngineOptions o;
+    engine_options_default(&o);
+    o.data_dir = dir;
+    o.wal_sync = WAL_SYNC_ALWAYS;
+    o.memtable_size = 128 << 10;
+    o.file_size = 32 << 10;
+    Engine *e;
+    if (engine_open(&o, &e) != 0) _exit(3);
+    if (engine_create_sg(e, "root.x") != 0 && !schema_has_sg(engine_schema(e), "root.x")) _exit(4);
+    for (int64_t i = 0;; i++) {
+        int64_t t[50];
+        double v[50];
+        for (int k = 0; k < 50; k++) t[k] = t0 + i * 50 + k, v[k] = (double)k;
+        EngineColumn col = {"v", TSF_DOUBLE, v, NULL};
+        if (engine_insert_tablet(e, "root.x.d", t, 50, &col, 1) != 0) _exit(5);
+        int64_t msg[2] = {'I', i};
+        if (write(fd, msg, sizeof msg) != sizeof msg) _exit(6);
+        if (i % 3 == 2) {
+            int64_t b = i - 1;
+            if (engine_delete(e, "root.x.d", "v", t0 + b * 50, t0 + b * 50 + 49) != 0) _exit(7);
+            int64_t dm[2] = {'D', b};
+            if (write(fd, dm, sizeof dm) != sizeof dm) _exit(6);
+        }
+    }
+}
+
+Test(engine, sigkill_keeps_acknowledged_deletions, .timeout = 600)
+{
+    const char *lng = getenv("TSFS_LONG");
+    int rounds = lng && *lng == '1' ? 30 : 4;
+    char *dir = make_dir();
+    GHashTable *inserted = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    GHashTable *deleted = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    GHashTable *maybe = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    for (int round = 0; round < rounds; round++) {
+        int fds[2];
+        cr_assert_eq(pipe(fds), 0);
+        int64_t t0 = 1700000000000LL + (int64_t)round * 100000000LL;
+        pid_t pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+            close(fds[0]);
+            delete_child(dir, fds[1], t0);
+            _exit(0);
+        }
+        close(fds[1]);
+        usleep(50000 + (useconds_t)g_random_int_range(0, 400000));
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        int64_t msg[2], last_insert = -1;
+        while (read(fds[0], msg, sizeof msg) == sizeof msg) {
+            int64_t key = t0 + msg[1] * 50; /* a batch is named by its first time */
+            if (msg[0] == 'I') {
+                g_hash_table_add(inserted, g_memdup2(&key, 8));
+                last_insert = msg[1];
+            } else {
+                g_hash_table_add(deleted, g_memdup2(&key, 8));
+            }
+        }
+        /* a deletion in flight at the kill may or may not have happened */
+        if (last_insert >= 2 && last_insert % 3 == 2) {
+            int64_t key = t0 + (last_insert - 1) * 50;
+            if (!g_hash_table_contains(deleted, &key)) g_hash_table_add(maybe, g_memdup2(&key, 8));
+        }
+        close(fds[0]);
+    }
+    Engine *e = open_engine(dir, WAL_SYNC_ALWAYS, 0);
+    GHashTable *seen = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    EngineQuery *q;
+    cr_assert_eq(engine_query_open(e, "root.x.d", "v", NULL, NULL, 0, &q), 0);
+    const int64_t *qt;
+    const void *qv;
+    size_t n;
+    while (engine_query_next(q, &qt, &qv, &n) == 0 && n > 0)
+        for (size_t i = 0; i < n; i++) {
+            int64_t t = qt[i];
+            cr_assert(!g_hash_table_contains(seen, &t), "t=%" PRId64 " twice", t);
+            g_hash_table_add(seen, g_memdup2(&t, 8));
+        }
+    engine_query_close(q);
+    cr_assert_eq(engine_close(e), 0);
+    GHashTableIter it;
+    gpointer k;
+    g_hash_table_iter_init(&it, inserted);
+    int checked = 0;
+    while (g_hash_table_iter_next(&it, &k, NULL)) {
+        int64_t first = *(int64_t *)k;
+        if (g_hash_table_contains(maybe, &first)) continue;
+        bool gone = g_hash_table_contains(deleted, &first);
+        for (int j = 0; j < 50; j++) {
+            int64_t t = first + j;
+            if (gone)
+                cr_assert(!g_hash_table_contains(seen, &t), "t=%" PRId64 " was deleted (acknowledged)", t);
+            else
+                cr_assert(g_hash_table_contains(seen, &t), "t=%" PRId64 " was inserted (acknowledged)", t);
+        }
+        checked++;
+    }
+    cr_assert_gt(g_hash_table_size(deleted), 0);
+    cr_log_info("deletion crash test: %d batches checked, %u deleted", checked, g_hash_table_size(deleted));
+    g_hash_table_destroy(seen);
+    g_hash_table_destroy(inserted);
+    g_hash_table_destroy(deleted);
+    g_hash_table_destroy(maybe);
+    remove_dir(dir);
+    free(dir);
+}
