@@ -51,13 +51,6 @@ typedef struct SerKey {
     TsfType type;
 } SerKey;
 
-static int64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 static int add_series(void *ctx, const TsfSeriesMeta *sm)
 {
     GHashTable *set = ctx;
@@ -101,16 +94,6 @@ static int write_log(const char *path, ClosedFile *const *src, size_t n, const c
     if (fd >= 0) close(fd);
     g_string_free(s, TRUE);
     return rc;
-}
-
-static void remove_set(const char *tsfile)
-{
-    static const char *const suffix[] = {"", ".resource", ".mods"};
-    for (int i = 0; i < 3; i++) {
-        char *p = g_strdup_printf("%s%s", tsfile, suffix[i]);
-        unlink(p);
-        g_free(p);
-    }
 }
 
 /* Sleeps as needed to keep `bytes` written since t0 under the rate limit. */
@@ -233,11 +216,10 @@ static int run_partition(Engine *e, StorageGroup *sg, int64_t pid, bool throttle
     p->compacting = true;
     pthread_mutex_unlock(&sg->lock);
 
-    int64_t iv = e->o.partition_interval;
-    int64_t plo = pid <= INT64_MIN / iv ? INT64_MIN : pid * iv;
-    int64_t phi = pid >= INT64_MAX / iv ? INT64_MAX : plo + (iv - 1);
+    int64_t plo, phi;
+    eng_partition_span(e, pid, &plo, &phi);
     char *dir = eng_partition_dir(e, sg->name, true, pid);
-    char *target = g_strdup_printf("%s/%" PRId64 "-%" PRIu64 "-1-1.tsfile", dir, now_ms(), maxver);
+    char *target = g_strdup_printf("%s/%" PRId64 "-%" PRIu64 "-1-1.tsfile", dir, eng_now_ms(), maxver);
     char *temp = g_strdup_printf("%s.compacting", target);
     char *log = g_strdup_printf("%s/system/compaction.log", e->dir);
     int rc = g_mkdir_with_parents(dir, 0755) == 0 ? 0 : -errno;
@@ -302,12 +284,12 @@ static int run_partition(Engine *e, StorageGroup *sg, int64_t pid, bool throttle
     p->compacting = false;
     pthread_mutex_unlock(&sg->lock);
     if (rc == 0) {
-        if (cf) remove_set(target); /* the merge left nothing (all deleted or expired) */
-        for (guint i = 0; i < gone->len; i++) remove_set(((ClosedFile *)gone->pdata[i])->path);
+        if (cf) eng_remove_file_set(target); /* the merge left nothing (all deleted or expired) */
+        for (guint i = 0; i < gone->len; i++) eng_remove_file_set(((ClosedFile *)gone->pdata[i])->path);
         unlink(log);
         atomic_fetch_add(&e->compactions, 1);
     } else {
-        remove_set(temp);
+        eng_remove_file_set(temp);
         unlink(log);
         fprintf(stderr, "tsfs: compaction of %s partition %" PRId64 " failed: %s; the old files stay\n",
                 sg->name, pid, tsf_strerror(rc));
@@ -333,9 +315,7 @@ int compaction_run_partition(Engine *e, StorageGroup *sg, int64_t partition)
  * sequence files; never a sealed partition. */
 static int compact_all(Engine *e, bool throttled)
 {
-    pthread_mutex_lock(&e->lock);
-    GList *sgs = g_hash_table_get_values(e->sgs);
-    pthread_mutex_unlock(&e->lock);
+    GList *sgs = eng_sg_list(e);
     int rc = 0;
     for (GList *l = sgs; l && rc == 0; l = l->next) {
         StorageGroup *sg = l->data;
@@ -391,9 +371,9 @@ int compaction_recover(Engine *e)
     if (target && temp) {
         for (char **l = lines; *l; l++) {
             if (!g_str_has_prefix(*l, "SOURCE ")) continue;
-            if (done) remove_set(*l + 7);
+            if (done) eng_remove_file_set(*l + 7);
         }
-        if (!done) remove_set(temp);
+        if (!done) eng_remove_file_set(temp);
         fprintf(stderr, "tsfs: an interrupted compaction was %s\n", done ? "finished" : "undone");
     }
     g_strfreev(lines);

@@ -27,23 +27,9 @@
 
 #include "engine_int.h"
 
-static int64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 static bool range_meets(int64_t a_lo, int64_t a_hi, int64_t b_lo, int64_t b_hi)
 {
     return a_lo <= b_hi && b_lo <= a_hi;
-}
-
-static void partition_span(const Engine *e, int64_t id, int64_t *lo, int64_t *hi)
-{
-    int64_t iv = e->o.partition_interval;
-    *lo = id <= INT64_MIN / iv ? INT64_MIN : id * iv;
-    *hi = id >= INT64_MAX / iv ? INT64_MAX : *lo + (iv - 1);
 }
 
 /* Does the partition hold data of the device in [start, end]? */
@@ -93,7 +79,7 @@ int engine_delete(Engine *e, const char *device, const char *measurement, int64_
     while (rc == 0 && g_hash_table_iter_next(&it, &k, &v)) {
         Partition *p = v;
         int64_t plo, phi;
-        partition_span(e, p->id, &plo, &phi);
+        eng_partition_span(e, p->id, &plo, &phi);
         if (p->sealed && range_meets(plo, phi, start, end) && partition_has(p, device, start, end))
             rc = -EROFS;
     }
@@ -119,7 +105,7 @@ int engine_delete(Engine *e, const char *device, const char *measurement, int64_
     while (rc == 0 && g_hash_table_iter_next(&it, &k, &v)) {
         Partition *p = v;
         int64_t plo, phi;
-        partition_span(e, p->id, &plo, &phi);
+        eng_partition_span(e, p->id, &plo, &phi);
         if (!range_meets(plo, phi, start, end)) continue;
         for (guint i = 0; i < p->closed->len && rc == 0; i++) {
             ClosedFile *cf = p->closed->pdata[i];
@@ -151,23 +137,11 @@ int engine_set_ttl(Engine *e, const char *sg, int64_t ttl_ms)
     return rc;
 }
 
-static void remove_file_set(const char *tsfile)
-{
-    static const char *const suffix[] = {"", ".resource", ".mods"};
-    for (int i = 0; i < 3; i++) {
-        char *p = g_strdup_printf("%s%s", tsfile, suffix[i]);
-        unlink(p);
-        g_free(p);
-    }
-}
-
 int engine_expire(Engine *e)
 {
     int removed = 0;
-    pthread_mutex_lock(&e->lock);
-    GList *sgs = g_hash_table_get_values(e->sgs);
-    pthread_mutex_unlock(&e->lock);
-    int64_t now = now_ms();
+    GList *sgs = eng_sg_list(e);
+    int64_t now = eng_now_ms();
     for (GList *l = sgs; l; l = l->next) {
         StorageGroup *sg = l->data;
         int64_t ttl = schema_get_ttl(e->schema, sg->name);
@@ -195,7 +169,7 @@ int engine_expire(Engine *e)
         pthread_mutex_unlock(&sg->lock);
         for (guint i = 0; i < gone->len; i++) {
             ClosedFile *cf = gone->pdata[i];
-            remove_file_set(cf->path);
+            eng_remove_file_set(cf->path);
             fprintf(stderr, "tsfs: %s: expired (older than the TTL of %s), removed\n", cf->path, sg->name);
             removed++;
         }
@@ -208,5 +182,5 @@ int engine_expire(Engine *e)
 int64_t eng_ttl_cutoff(Engine *e, const char *sg)
 {
     int64_t ttl = schema_get_ttl(e->schema, sg);
-    return ttl > 0 ? now_ms() - ttl : INT64_MIN;
+    return ttl > 0 ? eng_now_ms() - ttl : INT64_MIN;
 }

@@ -117,6 +117,38 @@ StorageGroup *eng_sg(Engine *e, const char *name, bool create)
     return sg;
 }
 
+int64_t eng_now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+GList *eng_sg_list(Engine *e)
+{
+    pthread_mutex_lock(&e->lock);
+    GList *sgs = g_hash_table_get_values(e->sgs);
+    pthread_mutex_unlock(&e->lock);
+    return sgs;
+}
+
+void eng_partition_span(const Engine *e, int64_t id, int64_t *lo, int64_t *hi)
+{
+    int64_t iv = e->o.partition_interval;
+    *lo = id <= INT64_MIN / iv ? INT64_MIN : id * iv;
+    *hi = id >= INT64_MAX / iv ? INT64_MAX : *lo + (iv - 1);
+}
+
+void eng_remove_file_set(const char *tsfile)
+{
+    static const char *const suffix[] = {"", ".resource", ".mods"};
+    for (int i = 0; i < 3; i++) {
+        char *p = g_strdup_printf("%s%s", tsfile, suffix[i]);
+        unlink(p);
+        g_free(p);
+    }
+}
+
 Partition *eng_partition(Engine *e, StorageGroup *sg, int64_t id, bool create)
 {
     (void)e;
@@ -152,13 +184,6 @@ void eng_pin_segment(Engine *e, uint64_t seg, int delta)
     pthread_mutex_unlock(&e->lock);
 }
 
-static int64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 /* Opens a new TsFile for a partition (caller holds the storage group lock). */
 int eng_open_proc(Engine *e, Partition *p, bool sequence, TsFileProc **out)
 {
@@ -166,7 +191,7 @@ int eng_open_proc(Engine *e, Partition *p, bool sequence, TsFileProc **out)
     char *dir = eng_partition_dir(e, sg->name, sequence, p->id);
     int rc = mkdir_p(dir);
     uint64_t version = sg->next_version++;
-    char *path = g_strdup_printf("%s/%" PRId64 "-%" PRIu64 "-0-0.tsfile", dir, now_ms(), version);
+    char *path = g_strdup_printf("%s/%" PRId64 "-%" PRIu64 "-0-0.tsfile", dir, eng_now_ms(), version);
     TsFileProc *proc = rc ? NULL : proc_new(p, sequence, version, path);
     g_free(path);
     if (!proc) {
@@ -250,9 +275,7 @@ int engine_open(const EngineOptions *o, Engine **out)
 /* Collects every working file so shutdown can close them all. */
 static void close_all_procs(Engine *e)
 {
-    pthread_mutex_lock(&e->lock);
-    GList *sgs = g_hash_table_get_values(e->sgs);
-    pthread_mutex_unlock(&e->lock);
+    GList *sgs = eng_sg_list(e);
     for (GList *l = sgs; l; l = l->next) {
         StorageGroup *sg = l->data;
         pthread_mutex_lock(&sg->lock);
@@ -475,9 +498,7 @@ static void control_memory(Engine *e)
     size_t budget = e->o.memtable_size;
     if (atomic_load(&e->working_bytes) + atomic_load(&e->flushing_bytes) <= budget) return;
     if (atomic_load(&e->working_bytes) > budget / 2) {
-        pthread_mutex_lock(&e->lock);
-        GList *sgs = g_hash_table_get_values(e->sgs);
-        pthread_mutex_unlock(&e->lock);
+        GList *sgs = eng_sg_list(e);
         TsFileProc *best = NULL;
         StorageGroup *best_sg = NULL;
         size_t best_bytes = 0;
@@ -677,9 +698,7 @@ static void freeze_sg(Engine *e, StorageGroup *sg, bool close_files, const int64
 
 int engine_flush_all(Engine *e)
 {
-    pthread_mutex_lock(&e->lock);
-    GList *sgs = g_hash_table_get_values(e->sgs);
-    pthread_mutex_unlock(&e->lock);
+    GList *sgs = eng_sg_list(e);
     for (GList *l = sgs; l; l = l->next) freeze_sg(e, l->data, false, NULL);
     g_list_free(sgs);
     flush_wait_all(e);
@@ -690,9 +709,7 @@ int engine_flush_all(Engine *e)
 static int save_sealed(Engine *e)
 {
     GString *s = g_string_new(NULL);
-    pthread_mutex_lock(&e->lock);
-    GList *sgs = g_hash_table_get_values(e->sgs);
-    pthread_mutex_unlock(&e->lock);
+    GList *sgs = eng_sg_list(e);
     for (GList *l = sgs; l; l = l->next) {
         StorageGroup *sg = l->data;
         pthread_mutex_lock(&sg->lock);

@@ -131,6 +131,15 @@ struct Engine {
 
 /* engine.c */
 StorageGroup *eng_sg(Engine *e, const char *name, bool create);
+/* A snapshot of the storage group list (free with g_list_free; groups are
+ * never freed while the engine is open). */
+GList *eng_sg_list(Engine *e);
+/* The time range [lo, hi] of a partition. */
+void eng_partition_span(const Engine *e, int64_t id, int64_t *lo, int64_t *hi);
+/* Wall-clock milliseconds (file names, TTL). */
+int64_t eng_now_ms(void);
+/* Unlinks a TsFile with its .resource and .mods. */
+void eng_remove_file_set(const char *tsfile);
 Partition *eng_partition(Engine *e, StorageGroup *sg, int64_t id, bool create);
 int eng_open_proc(Engine *e, Partition *p, bool sequence, TsFileProc **out);
 void eng_pin_segment(Engine *e, uint64_t seg, int delta);

@@ -496,13 +496,6 @@ static int add_closed_file(EngineQuery *q, ClosedFile *cf)
     return rc;
 }
 
-static int64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 /* Collects the sources of the series under the storage group's lock. */
 static int collect_sources(EngineQuery *q, StorageGroup *sg)
 {
@@ -514,9 +507,8 @@ static int collect_sources(EngineQuery *q, StorageGroup *sg)
     g_hash_table_iter_init(&it, sg->parts);
     while (rc == 0 && g_hash_table_iter_next(&it, &k, &v)) {
         Partition *p = v;
-        int64_t iv = e->o.partition_interval;
-        int64_t plo = p->id <= INT64_MIN / iv ? INT64_MIN : p->id * iv;
-        int64_t phi = p->id >= INT64_MAX / iv ? INT64_MAX : plo + (iv - 1);
+        int64_t plo, phi;
+        eng_partition_span(e, p->id, &plo, &phi);
         if (!tf_overlaps(q->tf, plo, phi)) {
             q->cnt.files_skipped += p->closed->len;
             continue;
@@ -596,7 +588,7 @@ int engine_query_open(Engine *e, const char *device, const char *measurement, co
     if (!q) return -ENOMEM;
     /* the storage group's TTL hides what is older than now - ttl */
     int64_t ttl = schema_get_ttl(e->schema, sgname);
-    int rc = query_init(q, e, device, measurement, ss->type, tf, ttl > 0 ? now_ms() - ttl : INT64_MIN);
+    int rc = query_init(q, e, device, measurement, ss->type, tf, ttl > 0 ? eng_now_ms() - ttl : INT64_MIN);
     if (rc == 0 && nvf) {
         q->vf = malloc(nvf * sizeof(*vf));
         if (q->vf) memcpy(q->vf, vf, nvf * sizeof(*vf));

@@ -390,9 +390,7 @@ int recovery_run(Engine *e)
 {
     compaction_recover(e); /* before the files are looked at: old set or new, never both */
     schema_foreach_sg(e->schema, add_sg, e);
-    pthread_mutex_lock(&e->lock);
-    GList *sgs = g_hash_table_get_values(e->sgs);
-    pthread_mutex_unlock(&e->lock);
+    GList *sgs = eng_sg_list(e);
     for (GList *l = sgs; l; l = l->next) {
         scan_kind(e, l->data, true);
         scan_kind(e, l->data, false);
