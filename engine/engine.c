@@ -752,6 +752,15 @@ static int set_sealed(Engine *e, const char *sgname, int64_t partition, bool sea
         /* flushed, closed, and its unsequence data merged before it is fixed */
         freeze_sg(e, sg, true, &partition);
         flush_wait_all(e);
+        /* a background compaction of this partition finishes first: after
+         * the seal returns, nothing in the partition changes */
+        for (;;) {
+            pthread_mutex_lock(&sg->lock);
+            bool busy = p->compacting;
+            pthread_mutex_unlock(&sg->lock);
+            if (!busy) break;
+            usleep(10000);
+        }
         int crc = compaction_run_partition(e, sg, partition);
         if (crc) return crc;
     }
