@@ -192,7 +192,9 @@ static int run_partition(Engine *e, StorageGroup *sg, int64_t pid, bool throttle
     /* sources: every closed file, with how many deletions each had */
     pthread_mutex_lock(&sg->lock);
     Partition *p = eng_partition(e, sg, pid, false);
-    if (!p || p->compacting || p->closed->len == 0) {
+    /* the background compactor never touches a sealed partition; sealing
+     * itself merges the partition before it is fixed */
+    if (!p || p->compacting || p->closed->len == 0 || (throttled && p->sealed)) {
         pthread_mutex_unlock(&sg->lock);
         return 0;
     }
