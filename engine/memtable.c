@@ -181,7 +181,8 @@ static void merge_sort(TimeIdx *a, TimeIdx *tmp, size_t n)
 
 void memseries_sort_dedup(MemSeries *s)
 {
-    if (s->in_order || s->n < 2) return;
+    if (s->n < 2) s->in_order = true; /* deletions can leave one point of an unordered series */
+    if (s->in_order) return;
     size_t n = s->n, esz = tsf_type_elem_size(s->type);
     TimeIdx *a = malloc(n * sizeof(*a)), *tmp = malloc(n * sizeof(*tmp));
     uint8_t *v = malloc(n * esz);

@@ -588,3 +588,25 @@ Test(engine, sigkill_keeps_acknowledged_deletions, .timeout = 600)
     remove_dir(dir);
     free(dir);
 }
+
+/* A deletion that leaves one point of an out-of-order memtable series:
+ * the flush must still write it (found by the model-based test). */
+Test(engine, flush_after_deletion_leaves_one_unordered_point)
+{
+    char *dir = make_dir();
+    Engine *e = open_engine(dir, WAL_SYNC_OFF, 0);
+    cr_assert_eq(engine_create_sg(e, "root.o"), 0);
+    int64_t t[3] = {30, 10, 20}, v[3] = {3, 1, 2};
+    EngineColumn col = {"c", TSF_INT64, v, NULL};
+    cr_assert_eq(engine_insert_tablet(e, "root.o.d", t, 3, &col, 1), 0);
+    cr_assert_eq(engine_delete(e, "root.o.d", "c", 15, 35), 0);
+    cr_assert_eq(engine_flush_all(e), 0);
+    cr_assert_eq(engine_close(e), 0);
+    Disk d;
+    disk_load(&d, dir);
+    GArray *a = g_hash_table_lookup(d.series, "root.o.d.c");
+    cr_assert(a && a->len == 1 && g_array_index(a, Point, 0).t == 10);
+    disk_free(&d);
+    remove_dir(dir);
+    free(dir);
+}
