@@ -275,11 +275,6 @@ static void cb_init(ColBuilder *cb, WSeries *s, TsfType type, TsfEncoding enc, T
     cb->next_check = FIRST_SIZE_CHECK;
 }
 
-static size_t raw_point_bytes(TsfType t)
-{
-    return 8 + (t == TSF_VECTOR ? 0 : tsf_type_elem_size(t));
-}
-
 static int cb_reserve(TsfWriter *w, ColBuilder *cb, size_t need)
 {
     if (need <= cb->cap) return 0;
@@ -306,12 +301,10 @@ static void cb_push(ColBuilder *cb, int64_t t, const void *values, size_t src)
             TsfBin stored = {(const uint8_t *)(uintptr_t)cb->arena.len, b->len};
             tsf_buf_put(&cb->arena, b->ptr, b->len);
             memcpy(cb->values + cb->n * esz, &stored, esz);
-            cb->raw_bytes += b->len + 4;
         } else {
             memcpy(cb->values + cb->n * esz, (const uint8_t *)values + src * esz, esz);
         }
     }
-    cb->raw_bytes += raw_point_bytes(cb->type);
     cb->n++;
 }
 
@@ -444,7 +437,6 @@ static int cb_commit_page(TsfWriter *w, ColBuilder *cb)
 reset:
     cb->next_check = FIRST_SIZE_CHECK;
     cb->n = 0;
-    cb->raw_bytes = 0;
     tsf_buf_reset(&cb->arena);
     if (cb->bitmap) memset(cb->bitmap, 0, cb->bitmap_cap);
     return 0;
@@ -577,7 +569,6 @@ int tsf_writer_append(TsfWriter *w, const int64_t *times, const void *values, si
             memcpy(cb->times + cb->n, times + done, step * sizeof(int64_t));
             memcpy(cb->values + cb->n * esz, (const uint8_t *)values + done * esz, step * esz);
             cb->n += step;
-            cb->raw_bytes += step * raw_point_bytes(cb->type);
         }
         done += step;
         if (cb->n >= w->o.page_max_points || cb_page_full(w, cb, 0)) {
@@ -663,7 +654,6 @@ int tsf_writer_append_aligned(TsfWriter *w, const int64_t *times, size_t n, cons
             if (c == 0) {
                 memcpy(cb->times + cb->n, times + done, step * sizeof(int64_t));
                 cb->n += step;
-                cb->raw_bytes += step * 8;
                 continue;
             }
             if (cb_reserve_bitmap(w, cb, w->rows_in_page + (uint32_t)step)) return w->rc;
@@ -732,10 +722,8 @@ void tsf_w_free(TsfWriter *w)
     g_ptr_array_free(w->device_list, TRUE);
     tsf_buf_free(&w->out);
     tsf_buf_free(&w->tbuf);
-    tsf_buf_free(&w->vbuf);
     tsf_buf_free(&w->body);
     tsf_buf_free(&w->cbuf);
-    tsf_buf_free(&w->keybuf);
     free(w->path);
     free(w);
 }

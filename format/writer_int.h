@@ -51,7 +51,6 @@ typedef struct ColBuilder {
     uint8_t *values; /* physical form; TsfBin ptr fields hold arena offsets */
     size_t n, cap;
     TsfBuf arena;      /* bytes of binary values of the open page */
-    size_t raw_bytes;  /* rough size of the open page's raw data */
     size_t next_check; /* point count at which the page size is measured */
     int64_t last_time; /* last time appended to this chunk */
     bool has_time;
@@ -90,8 +89,7 @@ struct TsfWriter {
     bool series_open;
     uint32_t rows_in_page; /* aligned: rows of the open page */
     /* scratch for page encoding */
-    TsfBuf tbuf, vbuf, body, cbuf;
-    TsfBuf keybuf; /* scratch key for lookups */
+    TsfBuf tbuf, body, cbuf;
 };
 
 /* Device and series registry (writer.c). */
