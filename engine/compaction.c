@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "engine_int.h"
+#include "fileio.h"
 #include "query.h"
 #include "reader.h"
 
@@ -90,7 +91,9 @@ static int write_log(const char *path, ClosedFile *const *src, size_t n, const c
     g_string_append_printf(s, "TARGET %s\nTEMP %s\n", target, temp);
     int rc = 0;
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || write(fd, s->str, s->len) != (ssize_t)s->len || fsync(fd) != 0) rc = -errno;
+    if (fd < 0) rc = -errno;
+    if (rc == 0) rc = fileio_write_all(fd, s->str, s->len);
+    if (rc == 0 && fsync(fd) != 0) rc = -errno;
     if (fd >= 0) close(fd);
     g_string_free(s, TRUE);
     return rc;
@@ -265,7 +268,7 @@ static int run_partition(Engine *e, StorageGroup *sg, int64_t pid, bool throttle
         char *tmods = g_strdup_printf("%s.mods", temp), *fmods = g_strdup_printf("%s.mods", target);
         if (rename(tres, fres) != 0 || (cf->mods.n && rename(tmods, fmods) != 0) || rename(temp, target) != 0)
             rc = -errno;
-        if (rc == 0) rc = eng_fsync_dir(dir);
+        if (rc == 0) rc = fileio_fsync_dir(dir);
         g_free(tres);
         g_free(fres);
         g_free(tmods);

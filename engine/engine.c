@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "engine_int.h"
+#include "fileio.h"
 
 void engine_options_default(EngineOptions *o)
 {
@@ -57,15 +58,6 @@ int64_t engine_partition_of(const Engine *e, int64_t t)
     int64_t iv = e->o.partition_interval;
     int64_t q = t / iv;
     return (t % iv != 0 && t < 0) ? q - 1 : q; /* floor division */
-}
-
-int eng_fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    int rc = fsync(fd) == 0 ? 0 : -errno;
-    close(fd);
-    return rc;
 }
 
 static int mkdir_p(const char *path)
@@ -204,7 +196,7 @@ int eng_open_proc(Engine *e, Partition *p, bool sequence, TsFileProc **out)
     rc = tsf_writer_open(proc->path, &wo, &proc->writer);
     if (rc == 0)
         rc = tsf_writer_sync(proc->writer); /* the head is on disk before any record names the file */
-    if (rc == 0) rc = eng_fsync_dir(dir);
+    if (rc == 0) rc = fileio_fsync_dir(dir);
     g_free(dir);
     if (rc) {
         proc_free(proc);
@@ -722,19 +714,9 @@ static int save_sealed(Engine *e)
         pthread_mutex_unlock(&sg->lock);
     }
     g_list_free(sgs);
-    char *path = g_strdup_printf("%s/system/sealed", e->dir), *tmp = g_strdup_printf("%s.temp", path);
-    int rc = 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || write(fd, s->str, s->len) != (ssize_t)s->len || fsync(fd) != 0) rc = -errno;
-    if (fd >= 0) close(fd);
-    if (rc == 0 && rename(tmp, path) != 0) rc = -errno;
-    if (rc == 0) {
-        char *sys = g_strdup_printf("%s/system", e->dir);
-        rc = eng_fsync_dir(sys);
-        g_free(sys);
-    }
+    char *path = g_strdup_printf("%s/system/sealed", e->dir);
+    int rc = fileio_replace(path, s->str, s->len);
     g_free(path);
-    g_free(tmp);
     g_string_free(s, TRUE);
     return rc;
 }

@@ -145,7 +145,6 @@ int eng_open_proc(Engine *e, Partition *p, bool sequence, TsFileProc **out);
 void eng_pin_segment(Engine *e, uint64_t seg, int delta);
 void eng_set_error(Engine *e, int rc);
 char *eng_partition_dir(Engine *e, const char *sg, bool sequence, int64_t partition);
-int eng_fsync_dir(const char *dir);
 /* Appends one column to proc's working memtable (no WAL, no routing). */
 int eng_apply_column(Engine *e, TsFileProc *proc, const char *device, const char *measurement, TsfType type,
                      const int64_t *times, const void *values, size_t n);

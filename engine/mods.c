@@ -46,6 +46,8 @@
  */
 #include "mods.h"
 
+#include "fileio.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -102,29 +104,6 @@ static char *mods_file_name(const char *tsfile_path)
     memcpy(s, tsfile_path, n);
     memcpy(s + n, MODS_SUFFIX, sizeof(MODS_SUFFIX));
     return s;
-}
-
-static int fsync_parent_dir(const char *file)
-{
-    const char *slash = strrchr(file, '/');
-    char *dir;
-    if (!slash) {
-        dir = strdup(".");
-    } else {
-        size_t n = slash == file ? 1 : (size_t)(slash - file);
-        dir = strndup(file, n);
-    }
-    if (!dir) return -ENOMEM;
-    int rc = 0;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        rc = -errno;
-    } else {
-        if (fsync(fd) != 0) rc = -errno;
-        close(fd);
-    }
-    free(dir);
-    return rc;
 }
 
 /* ---- parsing ----------------------------------------------------------- */
@@ -434,7 +413,7 @@ int mods_append(Mods *m, const char *tsfile_path, const char *path, int64_t file
     }
     if (rc == 0 && fsync(fd) != 0) rc = -errno;
     close(fd);
-    if (rc == 0 && created) rc = fsync_parent_dir(name);
+    if (rc == 0 && created) rc = fileio_fsync_parent(name);
     if (rc == 0 && m) {
         Deletion *d = &m->d[m->n++];
         d->path = dup;

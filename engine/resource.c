@@ -32,6 +32,8 @@
  */
 #include "resource.h"
 
+#include "fileio.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
@@ -167,60 +169,15 @@ static int serialize(const Resource *r, TsfBuf *b)
     return b->err;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return -errno;
-        }
-        if (w == 0) return -EIO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* fsyncs the directory holding path, so a rename into it is durable. */
-static int fsync_parent(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? (slash == path ? strdup("/") : strndup(path, (size_t)(slash - path))) : strdup(".");
-    if (!dir) return -ENOMEM;
-    int rc = 0;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) rc = -errno;
-    if (rc == 0 && fsync(fd) != 0) rc = -errno;
-    if (fd >= 0) close(fd);
-    free(dir);
-    return rc;
-}
-
 int resource_write(const Resource *r, const char *tsfile_path)
 {
     TsfBuf b = TSF_BUF_INIT;
-    char *path = NULL, *temp = NULL;
-    int fd = -1;
     int rc = serialize(r, &b);
     if (rc == 0) {
-        path = g_strconcat(tsfile_path, ".resource", NULL);
-        temp = g_strconcat(tsfile_path, ".resource.temp", NULL);
+        char *path = g_strconcat(tsfile_path, ".resource", NULL);
+        rc = fileio_replace(path, b.data, b.len);
+        g_free(path);
     }
-    if (rc == 0) {
-        fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0) rc = -errno;
-    }
-    if (rc == 0) rc = write_all(fd, b.data, b.len);
-    if (rc == 0 && fsync(fd) != 0) rc = -errno;
-    if (fd >= 0 && close(fd) != 0 && rc == 0) rc = -errno;
-    if (rc == 0 && rename(temp, path) != 0) rc = -errno;
-    if (rc == 0)
-        rc = fsync_parent(path);
-    else if (fd >= 0)
-        unlink(temp);
-    g_free(path);
-    g_free(temp);
     tsf_buf_free(&b);
     return rc;
 }

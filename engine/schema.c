@@ -36,6 +36,8 @@
  */
 #include "schema.h"
 
+#include "fileio.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
@@ -355,37 +357,11 @@ static int check_add_series(Schema *s, const char *device, const char *meas, Tsf
     return -EEXIST;
 }
 
-/* ---- the log -------------------------------------------------------------- */
-
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    int rc = fsync(fd) ? -errno : 0;
-    close(fd);
-    return rc;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return -errno;
-        }
-        if (w == 0) return -EIO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Appends one line (with its newline) and fsyncs it. */
 static int log_append(Schema *s, const char *line)
 {
     size_t n = strlen(line);
-    int rc = write_all(s->fd, line, n);
+    int rc = fileio_write_all(s->fd, line, n);
     if (rc) {
         /* Cut a partial line off so the log stays well-formed; if even that
          * fails the file's tail is unknown. */
@@ -462,7 +438,7 @@ static int log_rewrite(Schema *s)
     int rc = 0;
     int fd = open(s->temp_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) rc = -errno;
-    if (rc == 0) rc = write_all(fd, out->str, out->len);
+    if (rc == 0) rc = fileio_write_all(fd, out->str, out->len);
     if (rc == 0 && fsync(fd) != 0) rc = -errno;
     if (rc == 0 && rename(s->temp_path, s->log_path) != 0) rc = -errno;
     if (rc) {
@@ -477,7 +453,7 @@ static int log_rewrite(Schema *s)
     s->log_size = (off_t)out->len;
     s->log_lines = lines;
     g_string_free(out, TRUE);
-    rc = fsync_dir(s->dir);
+    rc = fileio_fsync_dir(s->dir);
     if (rc) s->err = rc;
     return rc;
 }
@@ -674,7 +650,7 @@ int schema_open(const char *system_dir, Schema **out)
     bool existed = access(s->log_path, F_OK) == 0;
     s->fd = open(s->log_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (s->fd < 0) rc = -errno;
-    if (rc == 0 && !existed) rc = fsync_dir(s->dir);
+    if (rc == 0 && !existed) rc = fileio_fsync_dir(s->dir);
     if (rc == 0) rc = replay(s);
     if (rc == 0) rc = maybe_rewrite(s);
     if (rc) {

@@ -54,6 +54,8 @@
  */
 #include "wal.h"
 
+#include "fileio.h"
+
 #include "crc32c.h"
 #include "tsf_error.h"
 
@@ -150,21 +152,6 @@ static bool seg_parse(const char *name, uint64_t *seg)
     return true;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0) {
-            if (errno == EINTR) continue;
-            return -errno;
-        }
-        if (k == 0) return -EIO;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -207,7 +194,7 @@ static int segment_create(int dirfd, uint64_t seg, int *out_fd)
     seg_name(name, seg);
     int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) return -errno;
-    int rc = write_all(fd, (const uint8_t *)WAL_MAGIC, WAL_MAGIC_LEN);
+    int rc = fileio_write_all(fd, (const uint8_t *)WAL_MAGIC, WAL_MAGIC_LEN);
     if (rc == 0 && fdatasync(fd) != 0) rc = -errno;
     /* The directory entry must be durable before any record acked in it. */
     if (rc == 0 && fsync(dirfd) != 0) rc = -errno;
@@ -243,7 +230,7 @@ static void lead_round(Wal *w, bool sync)
     w->io_busy = true;
     pthread_mutex_unlock(&w->mu);
 
-    int rc = write_all(fd, out.data, out.len);
+    int rc = fileio_write_all(fd, out.data, out.len);
     if (rc == 0 && sync && fdatasync(fd) != 0) rc = -errno;
 
     pthread_mutex_lock(&w->mu);
@@ -324,24 +311,6 @@ static void *batch_main(void *arg)
     return NULL;
 }
 
-/* ---- open / close ------------------------------------------------------ */
-
-static int fsync_parent(const char *dir)
-{
-    char *copy = strdup(dir);
-    if (!copy) return -ENOMEM;
-    int rc = 0;
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        rc = -errno;
-    else {
-        if (fsync(fd) != 0) rc = -errno;
-        close(fd);
-    }
-    free(copy);
-    return rc;
-}
-
 static int scan_segments(Wal *w)
 {
     int fd = openat(w->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -402,7 +371,7 @@ int wal_open(const char *dir, const WalOptions *opts, Wal **out)
         if (w->dirfd < 0) rc = -errno;
     }
     if (rc == 0 && flock(w->dirfd, LOCK_EX | LOCK_NB) != 0) rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
-    if (rc == 0 && created) rc = fsync_parent(dir);
+    if (rc == 0 && created) rc = fileio_fsync_parent(dir);
     if (rc == 0) rc = scan_segments(w);
     if (rc == 0) {
         uint64_t last = w->nsegs ? w->segs[w->nsegs - 1] : 0;
