@@ -218,13 +218,13 @@ static void check_all(Engine *e, Model *m, unsigned seed, int step, GRand *rng)
         }
 }
 
-Test(query, model_based_random_steps, .timeout = 900)
+Test(query, model_based_random_steps, .timeout = 3600)
 {
     const char *se = getenv("TSFS_SEED"), *lng = getenv("TSFS_LONG");
     struct timeval tv;
     gettimeofday(&tv, NULL);
     unsigned seed = se ? (unsigned)strtoul(se, NULL, 10) : (unsigned)(tv.tv_usec ^ tv.tv_sec);
-    int steps = lng && *lng == '1' ? 20000 : 1500;
+    int steps = lng && *lng == '1' ? 10000 : 1500;
     cr_log_info("model-based test: seed %u (TSFS_SEED=%u replays it), %d steps", seed, seed, steps);
     fprintf(stderr, "query model test seed %u\n", seed);
     GRand *rng = g_rand_new_with_seed(seed);
