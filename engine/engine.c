@@ -264,23 +264,33 @@ int engine_open(const EngineOptions *o, Engine **out)
     return 0;
 }
 
-/* Collects every working file so shutdown can close them all. */
-static void close_all_procs(Engine *e)
+static void freeze_sg(Engine *e, StorageGroup *sg, bool close_files, const int64_t *only_partition)
+{
+    pthread_mutex_lock(&sg->lock);
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, sg->parts);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        Partition *p = v;
+        if (only_partition && p->id != *only_partition) continue;
+        TsFileProc *c[2] = {p->seq, p->unseq};
+        for (int i = 0; i < 2; i++) {
+            if (!c[i]) continue;
+            if (close_files)
+                flush_queue_close(e, c[i]);
+            else
+                flush_freeze(e, c[i]);
+        }
+    }
+    pthread_mutex_unlock(&sg->lock);
+}
+
+/* Freezes (or closes) every working file of every storage group, then waits
+ * for the flush thread to finish all of it. */
+static void freeze_all(Engine *e, bool close_files)
 {
     GList *sgs = eng_sg_list(e);
-    for (GList *l = sgs; l; l = l->next) {
-        StorageGroup *sg = l->data;
-        pthread_mutex_lock(&sg->lock);
-        GHashTableIter it;
-        gpointer k, v;
-        g_hash_table_iter_init(&it, sg->parts);
-        while (g_hash_table_iter_next(&it, &k, &v)) {
-            Partition *p = v;
-            if (p->seq) flush_queue_close(e, p->seq);
-            if (p->unseq) flush_queue_close(e, p->unseq);
-        }
-        pthread_mutex_unlock(&sg->lock);
-    }
+    for (GList *l = sgs; l; l = l->next) freeze_sg(e, l->data, close_files, NULL);
     g_list_free(sgs);
     flush_wait_all(e);
 }
@@ -289,7 +299,7 @@ int engine_close(Engine *e)
 {
     if (!e) return 0;
     compaction_stop(e);
-    if (e->flusher_running) close_all_procs(e);
+    if (e->flusher_running) freeze_all(e, true);
     flush_stop(e);
     int rc = atomic_load(&e->err);
     if (e->wal) {
@@ -667,33 +677,9 @@ int engine_insert_row(Engine *e, const char *device, int64_t t, const char *cons
 
 /* ---- flush, seal, sync -------------------------------------------------------------- */
 
-static void freeze_sg(Engine *e, StorageGroup *sg, bool close_files, const int64_t *only_partition)
-{
-    pthread_mutex_lock(&sg->lock);
-    GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init(&it, sg->parts);
-    while (g_hash_table_iter_next(&it, &k, &v)) {
-        Partition *p = v;
-        if (only_partition && p->id != *only_partition) continue;
-        TsFileProc *c[2] = {p->seq, p->unseq};
-        for (int i = 0; i < 2; i++) {
-            if (!c[i]) continue;
-            if (close_files)
-                flush_queue_close(e, c[i]);
-            else
-                flush_freeze(e, c[i]);
-        }
-    }
-    pthread_mutex_unlock(&sg->lock);
-}
-
 int engine_flush_all(Engine *e)
 {
-    GList *sgs = eng_sg_list(e);
-    for (GList *l = sgs; l; l = l->next) freeze_sg(e, l->data, false, NULL);
-    g_list_free(sgs);
-    flush_wait_all(e);
+    freeze_all(e, false);
     return atomic_load(&e->err);
 }
 
