@@ -28,12 +28,19 @@ QBENCH_OBJ := $(BUILD)/bench/engine/bench_query.o
 BENCH_SRC  := $(wildcard bench/format/*.c)
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 FUZZ_SRC   := $(wildcard tests/fuzz/*.c)
+FS_SRC     := $(filter-out fs/main.c,$(wildcard fs/*.c))
+FS_OBJ     := $(FS_SRC:%.c=$(BUILD)/%.o)
+FSTEST_SRC := $(wildcard tests/fs/*.c)
+FSTEST_OBJ := $(FSTEST_SRC:%.c=$(BUILD)/%.o)
+FUSE_CFLAGS := $(shell pkg-config --cflags fuse3)
+FUSE_LIBS   := $(shell pkg-config --libs fuse3)
 
 LIBFORMAT := $(BUILD)/libtsfformat.a
 LIBENGINE := $(BUILD)/libtsfengine.a
+LIBFS     := $(BUILD)/libtsfs.a
 
 .PHONY: all test asan fuzz bench run check clean format-check install
-all: $(LIBFORMAT) $(LIBENGINE) $(BUILD)/tsfile $(BUILD)/test-format $(BUILD)/test-engine \
+all: $(LIBFORMAT) $(LIBENGINE) $(BUILD)/tsfs $(BUILD)/test-fs $(BUILD)/tsfile $(BUILD)/test-format $(BUILD)/test-engine \
      $(BUILD)/bench-format $(BUILD)/bench-engine $(BUILD)/bench-query
 
 $(BUILD)/%.o: %.c
@@ -47,6 +54,19 @@ $(LIBFORMAT): $(FORMAT_OBJ)
 $(LIBENGINE): $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+
+# fs/: the filesystem (FUSE); tests/fs: its unit tests.
+$(FS_OBJ) $(BUILD)/fs/main.o $(FSTEST_OBJ): CFLAGS += $(FUSE_CFLAGS) -Ifs
+
+$(LIBFS): $(FS_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tsfs: $(BUILD)/fs/main.o $(LIBFS) $(LIBENGINE) $(LIBFORMAT)
+	$(CC) $(CFLAGS) -o $@ $^ $(FUSE_LIBS) $(LDLIBS)
+
+$(BUILD)/test-fs: $(FSTEST_OBJ) $(LIBFS) $(LIBENGINE) $(LIBFORMAT)
+	$(CC) $(CFLAGS) -o $@ $^ $(TEST_LIBS) $(FUSE_LIBS) $(LDLIBS)
 
 $(BUILD)/test-engine: $(ETEST_OBJ) $(LIBENGINE) $(LIBFORMAT)
 	$(CC) $(CFLAGS) -o $@ $^ $(TEST_LIBS) $(LDLIBS)
@@ -66,11 +86,28 @@ $(BUILD)/test-format: $(TEST_OBJ) $(LIBFORMAT)
 $(BUILD)/bench-format: $(BENCH_OBJ) $(LIBFORMAT)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# FSBENCH: the filesystem benchmark (bench/fs/run.sh) measures tsfs against a
+# plain libfuse passthrough (the FUSE floor) on a CSV from bench-gen-csv.
+FSBENCH_PT_OBJ  := $(BUILD)/bench/fs/passthrough.o
+FSBENCH_GEN_OBJ := $(BUILD)/bench/fs/gen_csv.o
+FSBENCH_BIN     := $(BUILD)/bench-passthrough $(BUILD)/bench-gen-csv
+$(FSBENCH_PT_OBJ): CFLAGS += $(shell pkg-config --cflags fuse3)
+
+$(BUILD)/bench-passthrough: $(FSBENCH_PT_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(shell pkg-config --libs fuse3)
+
+$(BUILD)/bench-gen-csv: $(FSBENCH_GEN_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^
+
+-include $(FSBENCH_PT_OBJ:.o=.d) $(FSBENCH_GEN_OBJ:.o=.d)
+
 # Unit tests (criterion) then the command-line tests (shell, driving build/tsfile).
 test: all
 	TSFILE_BIN=$(BUILD)/tsfile $(BUILD)/test-format --jobs 2
 	TSFILE_BIN=$(BUILD)/tsfile $(BUILD)/test-engine --jobs 2
+	$(BUILD)/test-fs --jobs 2
 	BUILD=$(BUILD) tests/cli/run.sh
+	BUILD=$(BUILD) tests/mount/run.sh
 
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan:
@@ -90,15 +127,16 @@ check:
 fuzz:
 	tests/fuzz/run.sh $(SECONDS)
 
-bench: $(BUILD)/bench-format $(BUILD)/bench-engine $(BUILD)/bench-query
+bench: $(BUILD)/bench-format $(BUILD)/bench-engine $(BUILD)/bench-query $(FSBENCH_BIN)
 	bench/run.sh $(BUILD)
+	bench/fs/run.sh $(BUILD)
 
 # The main job until the filesystem lands: write a demo TsFile and show it.
 run: all
 	tools/demo.sh $(BUILD)
 
 format-check:
-	clang-format --dry-run --Werror format/*.[ch] engine/*.[ch] tools/tsfile/*.[ch] tests/*/*.c bench/*/*.c
+	clang-format --dry-run --Werror format/*.[ch] engine/*.[ch] fs/*.[ch] tools/tsfile/*.[ch] tests/*/*.c bench/*/*.c
 
 PREFIX ?= /usr/local
 install: all
@@ -109,4 +147,4 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 -include $(FORMAT_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) \
-         $(ENGINE_OBJ:.o=.d) $(ETEST_OBJ:.o=.d) $(EBENCH_OBJ:.o=.d) $(QBENCH_OBJ:.o=.d)
+         $(ENGINE_OBJ:.o=.d) $(ETEST_OBJ:.o=.d) $(FS_OBJ:.o=.d) $(FSTEST_OBJ:.o=.d) $(BUILD)/fs/main.d $(EBENCH_OBJ:.o=.d) $(QBENCH_OBJ:.o=.d)

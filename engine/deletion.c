@@ -122,6 +122,7 @@ int engine_delete(Engine *e, const char *device, const char *measurement, int64_
     }
     pthread_mutex_unlock(&sg->lock);
     g_free(path);
+    if (rc == 0) chg_note_rewrite(e, device, measurement);
     if (rc == 0 && ticket && e->o.wal_sync == WAL_SYNC_ALWAYS) rc = wal_wait(e->wal, ticket);
     if (rc && rc != -EROFS) eng_set_error(e, rc);
     return rc;
@@ -133,6 +134,7 @@ int engine_set_ttl(Engine *e, const char *sg, int64_t ttl_ms)
 {
     if (ttl_ms < 0) return -EINVAL;
     int rc = schema_set_ttl(e->schema, sg, ttl_ms);
+    if (rc == 0) chg_note_rewrite_all(e);
     if (rc == 0) engine_expire(e);
     return rc;
 }

@@ -245,6 +245,7 @@ int engine_open(const EngineOptions *o, Engine **out)
     e->sgs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, sg_free);
     e->seg_pins = g_hash_table_new(g_direct_hash, g_direct_equal);
     e->recovered = g_ptr_array_new();
+    chg_init(e);
     char *sys = g_strdup_printf("%s/system", e->dir), *wal = g_strdup_printf("%s/wal", e->dir);
     int rc = mkdir_p(sys);
     if (rc == 0) rc = mkdir_p(wal);
@@ -314,6 +315,7 @@ int engine_close(Engine *e)
     g_hash_table_destroy(e->sgs);
     g_hash_table_destroy(e->seg_pins);
     g_ptr_array_free(e->recovered, TRUE);
+    chg_free(e);
     pthread_mutex_destroy(&e->lock);
     pthread_mutex_destroy(&e->flush_lock);
     pthread_cond_destroy(&e->flush_cond);
@@ -337,7 +339,18 @@ int engine_create_sg(Engine *e, const char *sg)
 int engine_create_series(Engine *e, const char *device, const char *measurement, TsfType type,
                          TsfEncoding enc, TsfCompression comp)
 {
-    return schema_add_series(e->schema, device, measurement, type, enc, comp);
+    int rc = schema_add_series(e->schema, device, measurement, type, enc, comp);
+    if (rc == 0) chg_note_rewrite(e, device, measurement);
+    return rc;
+}
+
+int engine_drop_series(Engine *e, const char *device, const char *measurement)
+{
+    if (!schema_get_series(e->schema, device, measurement)) return -ENOENT;
+    int rc = engine_delete(e, device, measurement, INT64_MIN, INT64_MAX);
+    if (rc == 0) rc = schema_drop_series(e->schema, device, measurement);
+    if (rc == 0) chg_note_rewrite(e, device, measurement);
+    return rc;
 }
 
 /* ---- the write path ----------------------------------------------------------------- */
@@ -560,9 +573,11 @@ int engine_insert_tablet(Engine *e, const char *device, const int64_t *times, si
     rc = schema_sg_of(e->schema, device, sgname, sizeof sgname);
     if (rc) return rc == -ENOENT ? -ENOENT : -EINVAL;
     SubCol *proto = g_alloca(sizeof(SubCol) * ncols);
+    bool created = false;
     for (size_t c = 0; c < ncols; c++) {
         const SeriesSchema *ss = schema_get_series(e->schema, device, cols[c].measurement);
         if (!ss) {
+            created = true;
             rc = schema_add_series(e->schema, device, cols[c].measurement, cols[c].type,
                                    schema_default_encoding(cols[c].type), e->o.compression);
             if (rc && rc != -EEXIST) return rc;
@@ -651,6 +666,9 @@ int engine_insert_tablet(Engine *e, const char *device, const int64_t *times, si
     tsf_buf_free(&sc.rec);
     free(sc.buf);
     if (rc) return rc;
+    /* stamped once applied (changes.c); a new series changes its device's columns */
+    if (created) chg_note_rewrite(e, device, NULL);
+    for (size_t c = 0; c < ncols; c++) chg_note_insert(e, device, cols[c].measurement, lo, hi);
     if (ticket && e->o.wal_sync == WAL_SYNC_ALWAYS) rc = wal_wait(e->wal, ticket);
     if (rc) {
         eng_set_error(e, rc);
@@ -683,7 +701,7 @@ int engine_flush_all(Engine *e)
     return atomic_load(&e->err);
 }
 
-/* system/sealed: one "sg partition" line per sealed partition. */
+/* system/sealed: one "sg partition sealed_at_ms" line per sealed partition. */
 static int save_sealed(Engine *e)
 {
     GString *s = g_string_new(NULL);
@@ -696,7 +714,8 @@ static int save_sealed(Engine *e)
         g_hash_table_iter_init(&it, sg->parts);
         while (g_hash_table_iter_next(&it, &k, &v))
             if (((Partition *)v)->sealed)
-                g_string_append_printf(s, "%s %" PRId64 "\n", sg->name, ((Partition *)v)->id);
+                g_string_append_printf(s, "%s %" PRId64 " %" PRId64 "\n", sg->name, ((Partition *)v)->id,
+                                       ((Partition *)v)->sealed_at);
         pthread_mutex_unlock(&sg->lock);
     }
     g_list_free(sgs);
@@ -713,7 +732,11 @@ static int set_sealed(Engine *e, const char *sgname, int64_t partition, bool sea
     if (!sg) return -ENOENT;
     pthread_mutex_lock(&sg->lock);
     Partition *p = eng_partition(e, sg, partition, true);
-    if (p) p->sealed = sealed;
+    if (p) {
+        if (sealed && !p->sealed) p->sealed_at = eng_now_ms();
+        if (!sealed) p->sealed_at = 0;
+        p->sealed = sealed;
+    }
     pthread_mutex_unlock(&sg->lock);
     if (!p) return -ENOMEM;
     if (sealed) {
@@ -754,6 +777,117 @@ bool engine_partition_is_sealed(Engine *e, const char *sgname, int64_t partition
     bool sealed = p && p->sealed;
     pthread_mutex_unlock(&sg->lock);
     return sealed;
+}
+
+int64_t engine_partition_sealed_at(Engine *e, const char *sgname, int64_t partition)
+{
+    StorageGroup *sg = eng_sg(e, sgname, false);
+    if (!sg) return 0;
+    pthread_mutex_lock(&sg->lock);
+    Partition *p = eng_partition(e, sg, partition, false);
+    int64_t at = p && p->sealed ? p->sealed_at : 0;
+    pthread_mutex_unlock(&sg->lock);
+    return at;
+}
+
+static bool proc_has_data(const TsFileProc *proc)
+{
+    return proc && (proc->res.n > 0 || (proc->working && proc->working->points > 0) ||
+                    proc->flushing.length > 0);
+}
+
+static bool partition_has_data(const Partition *p)
+{
+    if (p->closed->len > 0 || p->closing->len > 0) return true;
+    return proc_has_data(p->seq) || proc_has_data(p->unseq);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int engine_partitions(Engine *e, const char *sgname, int64_t **ids, size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    StorageGroup *sg = eng_sg(e, sgname, false);
+    if (!sg) return 0;
+    pthread_mutex_lock(&sg->lock);
+    int64_t *out = malloc((g_hash_table_size(sg->parts) + 1) * sizeof(*out));
+    size_t k = 0;
+    GHashTableIter it;
+    gpointer key, v;
+    g_hash_table_iter_init(&it, sg->parts);
+    while (out && g_hash_table_iter_next(&it, &key, &v))
+        if (partition_has_data(v)) out[k++] = ((Partition *)v)->id;
+    pthread_mutex_unlock(&sg->lock);
+    if (!out) return -ENOMEM;
+    qsort(out, k, sizeof(*out), cmp_i64);
+    *ids = out;
+    *n = k;
+    return 0;
+}
+
+static void add_res_devices(GHashTable *set, const Resource *r)
+{
+    for (size_t i = 0; i < r->n; i++) g_hash_table_add(set, r->dev[i].device);
+}
+
+static void add_mem_devices(GHashTable *set, const MemTable *m)
+{
+    if (!m) return;
+    for (guint i = 0; i < m->devices->len; i++) {
+        MemDevice *d = m->devices->pdata[i];
+        for (guint j = 0; j < d->series->len; j++)
+            if (((MemSeries *)d->series->pdata[j])->n > 0) {
+                g_hash_table_add(set, d->path);
+                break;
+            }
+    }
+}
+
+static void add_proc_devices(GHashTable *set, const TsFileProc *proc)
+{
+    if (!proc) return;
+    add_res_devices(set, &proc->res);
+    add_mem_devices(set, proc->working);
+    for (GList *l = proc->flushing.head; l; l = l->next) add_mem_devices(set, l->data);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int engine_partition_devices(Engine *e, const char *sgname, int64_t partition, char ***devices)
+{
+    *devices = NULL;
+    StorageGroup *sg = eng_sg(e, sgname, false);
+    GHashTable *set = g_hash_table_new(g_str_hash, g_str_equal);
+    GPtrArray *out = g_ptr_array_new();
+    if (sg) {
+        pthread_mutex_lock(&sg->lock);
+        Partition *p = eng_partition(e, sg, partition, false);
+        if (p) {
+            for (guint i = 0; i < p->closed->len; i++) add_res_devices(set, &((ClosedFile *)p->closed->pdata[i])->res);
+            for (guint i = 0; i < p->closing->len; i++) add_proc_devices(set, p->closing->pdata[i]);
+            add_proc_devices(set, p->seq);
+            add_proc_devices(set, p->unseq);
+        }
+        /* copied under the lock: the records may go once it is released */
+        GHashTableIter it;
+        gpointer k, v;
+        g_hash_table_iter_init(&it, set);
+        while (g_hash_table_iter_next(&it, &k, &v)) g_ptr_array_add(out, g_strdup(k));
+        pthread_mutex_unlock(&sg->lock);
+    }
+    g_hash_table_destroy(set);
+    qsort(out->pdata, out->len, sizeof(gpointer), cmp_str);
+    g_ptr_array_add(out, NULL);
+    *devices = (char **)g_ptr_array_free(out, FALSE);
+    return 0;
 }
 
 int engine_sync(Engine *e)

@@ -134,6 +134,32 @@ int engine_seal_partition(Engine *e, const char *sg, int64_t partition);
 int engine_unseal_partition(Engine *e, const char *sg, int64_t partition);
 bool engine_partition_is_sealed(Engine *e, const char *sg, int64_t partition);
 
+/* Removes a series: deletes all its data (as engine_delete) and drops it
+ * from the schema.  -EROFS when it has data in a sealed partition. */
+int engine_drop_series(Engine *e, const char *device, const char *measurement);
+
+/* Change stamps, for caches of what queries return.  gen changes with every
+ * insert, deletion, creation or drop that touches the series (measurement
+ * NULL: any series of the device); rewrite is the gen of the last change
+ * that was not a pure append after the largest time ever inserted.  A
+ * cache made at gen G (stamp read before the data) stays right for times up
+ * to its last time while rewrite <= G.  Zero until the first change since
+ * the engine opened. */
+typedef struct EngineChange {
+    uint64_t gen;
+    uint64_t rewrite;
+} EngineChange;
+void engine_change_of(Engine *e, const char *device, const char *measurement, EngineChange *out);
+
+/* Partitions of a storage group that hold data (files or memtables),
+ * sorted; *ids is malloc'ed (free it). */
+int engine_partitions(Engine *e, const char *sg, int64_t **ids, size_t *n);
+/* Devices with data in a partition (from .resource files and memtables),
+ * sorted; a NULL-terminated g_strfreev array. */
+int engine_partition_devices(Engine *e, const char *sg, int64_t partition, char ***devices);
+/* Wall-clock ms at which a partition was sealed, 0 when it is not. */
+int64_t engine_partition_sealed_at(Engine *e, const char *sg, int64_t partition);
+
 /* Forces the WAL to disk (fsync(2) on a file). */
 int engine_sync(Engine *e);
 

@@ -73,6 +73,7 @@ struct Partition {
     int64_t id;
     StorageGroup *sg;
     bool sealed;
+    int64_t sealed_at;        /* wall-clock ms of the seal (0 when open) */
     TsFileProc *seq, *unseq;  /* working files, NULL when none */
     GPtrArray *closing;       /* TsFileProc* detached, close queued: still read by queries */
     bool compacting;          /* its closed files are being merged: not expired, not compacted again */
@@ -125,6 +126,10 @@ struct Engine {
     bool compactor_running, compactor_stop;
     pthread_mutex_t compactor_lock;
     pthread_cond_t compactor_cond;
+    /* change stamps (changes.c) */
+    pthread_mutex_t change_lock;
+    GHashTable *changes; /* device -> DevChanges* */
+    uint64_t change_counter, rewrite_all;
     /* statistics */
     atomic_uint_fast64_t points, flushes, closes, replayed, skipped, compactions;
 };
@@ -188,6 +193,14 @@ int compaction_run_partition(Engine *e, StorageGroup *sg, int64_t partition);
 int compaction_recover(Engine *e);
 int compaction_start(Engine *e);
 void compaction_stop(Engine *e);
+
+/* changes.c: stamps taken after a change is applied. */
+void chg_init(Engine *e);
+void chg_free(Engine *e);
+void chg_note_insert(Engine *e, const char *device, const char *measurement, int64_t lo, int64_t hi);
+/* measurement NULL: every series of the device */
+void chg_note_rewrite(Engine *e, const char *device, const char *measurement);
+void chg_note_rewrite_all(Engine *e);
 
 /* recovery.c */
 int recovery_run(Engine *e);

@@ -235,13 +235,18 @@ static void load_sealed(Engine *e)
     FILE *f = fopen(path, "r");
     g_free(path);
     if (!f) return;
-    char name[1024];
-    long long pid;
-    while (fscanf(f, "%1023s %lld", name, &pid) == 2) {
+    char line[1200], name[1024];
+    long long pid, at;
+    while (fgets(line, sizeof line, f)) {
+        int got = sscanf(line, "%1023s %lld %lld", name, &pid, &at);
+        if (got < 2) continue;
         StorageGroup *sg = eng_sg(e, name, false);
         if (!sg) continue;
         Partition *p = eng_partition(e, sg, (int64_t)pid, true);
-        if (p) p->sealed = true;
+        if (p) {
+            p->sealed = true;
+            p->sealed_at = got == 3 ? (int64_t)at : 0; /* older files did not record it */
+        }
     }
     fclose(f);
 }
