@@ -90,11 +90,11 @@ $(BUILD)/bench-format: $(BENCH_OBJ) $(LIBFORMAT)
 # plain libfuse passthrough (the FUSE floor) on a CSV from bench-gen-csv.
 FSBENCH_PT_OBJ  := $(BUILD)/bench/fs/passthrough.o
 FSBENCH_GEN_OBJ := $(BUILD)/bench/fs/gen_csv.o
-FSBENCH_BIN     := $(BUILD)/bench-passthrough $(BUILD)/bench-gen-csv
-$(FSBENCH_PT_OBJ): CFLAGS += $(shell pkg-config --cflags fuse3)
+FSBENCH_BIN     := $(BUILD)/tsfs $(BUILD)/bench-passthrough $(BUILD)/bench-gen-csv
+$(FSBENCH_PT_OBJ): CFLAGS += $(FUSE_CFLAGS)
 
 $(BUILD)/bench-passthrough: $(FSBENCH_PT_OBJ)
-	$(CC) $(CFLAGS) -o $@ $^ $(shell pkg-config --libs fuse3)
+	$(CC) $(CFLAGS) -o $@ $^ $(FUSE_LIBS)
 
 $(BUILD)/bench-gen-csv: $(FSBENCH_GEN_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^
@@ -131,8 +131,8 @@ bench: $(BUILD)/bench-format $(BUILD)/bench-engine $(BUILD)/bench-query $(FSBENC
 	bench/run.sh $(BUILD)
 	bench/fs/run.sh $(BUILD)
 
-# The main job until the filesystem lands: write a demo TsFile and show it.
-run: all
+# The main job: mount ./data on ./mnt in the foreground with demo data (Ctrl-C unmounts).
+run: $(BUILD)/tsfs $(BUILD)/tsfile
 	tools/demo.sh $(BUILD)
 
 format-check:

@@ -228,13 +228,43 @@ int memtable_snapshot(const MemTable *m, const char *device, const char *name, i
     out->type = s->type;
     out->in_order = true;
     size_t esz = tsf_type_elem_size(s->type), k = 0;
+    bool bin = tsf_type_phys(s->type) == TSF_PHYS_BIN;
+    if (s->in_order && !bin) {
+        /* sorted and unique already: the range is one block, copied whole */
+        size_t a = 0, b = s->n;
+        while (a < b) {
+            size_t mid = a + (b - a) / 2;
+            if (s->times[mid] < lo) a = mid + 1;
+            else b = mid;
+        }
+        size_t first = a;
+        b = s->n;
+        while (a < b) {
+            size_t mid = a + (b - a) / 2;
+            if (s->times[mid] <= hi) a = mid + 1;
+            else b = mid;
+        }
+        size_t n = a - first;
+        if (n == 0) return 0;
+        out->times = malloc(n * sizeof(int64_t));
+        out->values = malloc(n * esz);
+        if (!out->times || !out->values) {
+            memseries_clear(out);
+            return -ENOMEM;
+        }
+        memcpy(out->times, s->times + first, n * sizeof(int64_t));
+        memcpy(out->values, s->values + first * esz, n * esz);
+        out->n = out->cap = n;
+        out->min_time = out->times[0];
+        out->max_time = out->times[n - 1];
+        return 0;
+    }
     out->times = malloc(s->n * sizeof(int64_t));
     out->values = malloc(s->n * esz);
     if (!out->times || !out->values) {
         memseries_clear(out);
         return -ENOMEM;
     }
-    bool bin = tsf_type_phys(s->type) == TSF_PHYS_BIN;
     int64_t prev = INT64_MIN;
     for (size_t i = 0; i < s->n; i++) {
         int64_t t = s->times[i];

@@ -28,7 +28,7 @@
 #include "tsfs.h"
 
 #define CP_EVERY (1u << 20)
-#define RBUF (256u * 1024)
+#define RBUF     (256u * 1024)
 
 typedef struct Cache {
     pthread_mutex_t lock;
@@ -165,8 +165,8 @@ struct Stream {
     bool csv;
     EngineQuery *q;
     EngineRows *r;
-    TsfType type;    /* sensor */
-    TsfType *types;  /* csv columns */
+    TsfType type;   /* sensor */
+    TsfType *types; /* csv columns */
     const void **rowvals;
     size_t ncols;
     const int64_t *times; /* current batch (sensor) */
@@ -239,8 +239,9 @@ static int fill_sensor(Stream *s)
         /* a run of lines rendered straight into buf, space checked per line */
         while (s->i < s->n) {
             const void *v = s->vals + s->i * s->esize;
-            size_t need = LN_MAX_SCALAR + 2 + (text ? ln_text_len(((const TsfBin *)v)->ptr, ((const TsfBin *)v)->len)
-                                                    : cell_len_max(s->type, v));
+            size_t need = LN_MAX_SCALAR + 2 +
+                          (text ? ln_text_len(((const TsfBin *)v)->ptr, ((const TsfBin *)v)->len)
+                                : cell_len_max(s->type, v));
             if (s->blen + need > s->bcap) {
                 if (s->blen >= RBUF / 2) break;
                 if (buf_reserve(s, need)) return -ENOMEM;
@@ -277,8 +278,10 @@ static int fill_csv(Stream *s)
         }
         size_t need = LN_MAX_SCALAR + 2;
         for (size_t c = 0; c < s->ncols; c++)
-            if (s->rowvals[c]) need += 1 + cell_len_max(s->types[c], s->rowvals[c]);
-            else need += 1;
+            if (s->rowvals[c])
+                need += 1 + cell_len_max(s->types[c], s->rowvals[c]);
+            else
+                need += 1;
         if (buf_reserve(s, need)) return -ENOMEM;
         char *p = s->buf + s->blen;
         uint64_t off = s->pos + (s->blen - s->bpos);
@@ -350,7 +353,8 @@ static int stream_start(Tsfs *fs, Node *n, char **cols, size_t ncols, int64_t lo
         s->rowvals = calloc(ncols ? ncols : 1, sizeof(void *));
         if (!rc && (!s->types || !s->rowvals)) rc = -ENOMEM;
         if (!rc && ncols == 0) s->done = true;
-        if (!rc && ncols > 0) rc = engine_rows_open(fs->engine, n->device, (const char *const *)cols, ncols, tf, &s->r);
+        if (!rc && ncols > 0)
+            rc = engine_rows_open(fs->engine, n->device, (const char *const *)cols, ncols, tf, &s->r);
         for (size_t i = 0; !rc && i < ncols; i++) s->types[i] = engine_rows_type(s->r, i);
     } else if (!rc) {
         rc = engine_query_open(fs->engine, n->device, n->name, tf, NULL, 0, &s->q);
@@ -419,7 +423,8 @@ static int64_t measure(Tsfs *fs, Node *n, char **cols, size_t ncols, int64_t lo,
     s->pos = base;
     s->cps = v->cps;
     s->next_cp = v->cps->len ? g_array_index(v->cps, Checkpoint, v->cps->len - 1).off + CP_EVERY : 0;
-    if (from_start && s->csv) s->next_cp = s->next_cp > s->blen ? s->next_cp : s->blen; /* no checkpoint in the header */
+    if (from_start && s->csv)
+        s->next_cp = s->next_cp > s->blen ? s->next_cp : s->blen; /* no checkpoint in the header */
     uint64_t total = 0;
     for (;;) {
         /* skip what is rendered without copying it out */
@@ -451,8 +456,8 @@ static char **view_columns(Tsfs *fs, Node *n, size_t *ncols)
             probe.part = n->part;
             probe.device = n->device;
             probe.name = *p;
-            char *key = g_strdup_printf("%d|%s|p%lld|%s|%s", (int)N_SENSOR, n->sg, (long long)n->part,
-                                        n->device, *p);
+            char *key =
+                g_strdup_printf("%d|%s|p%lld|%s|%s", (int)N_SENSOR, n->sg, (long long)n->part, n->device, *p);
             probe.key = key;
             bool has = content_has_data(fs, &probe);
             g_free(key);

@@ -1,20 +1,25 @@
 /*
  * lines.c: parsing and rendering of sensor lines and CSV cells (contract in lines.h).
  *
- * Rendering is the hot path of `cat sensor`, so it never allocates and avoids
- * printf wherever it can:
+ * Rendering is the hot path of `cat sensor`, so it never allocates, avoids
+ * printf wherever it can, and avoids branches whose outcome changes from one
+ * point to the next (a mispredict costs as much as printing the value):
  *
- *   - Integers (times, INT32/INT64) print through a 200-byte table of digit
- *     pairs, written backwards from a length found with one clz; a value over
- *     32 bits is split into 8-digit chunks so the inner loop is 32-bit.
- *   - Doubles: for k = 0..17, m = round(|x| * 10^k); the first k for which
- *     m < 2^53 and m / 10^k == |x| gives the shortest fixed-point decimal.
- *     Both operands of that division are exact doubles, so IEEE division
- *     yields the correctly rounded value of the decimal m * 10^-k, which is
- *     exactly what strtod returns for it: the printed text round-trips.
- *     Anything else (huge, tiny, 16-17 digits) goes through snprintf %.15g,
- *     %.16g, %.17g, taking the first that strtod maps back to x.  Floats do
- *     the same in float arithmetic (k = 0..10, m < 2^24, %.6g..%.9g, strtof).
+ *   - Integers print through a 200-byte table of digit pairs, with a length
+ *     found by one clz.  Times use an exact writer (backwards, 8 digits per
+ *     64-bit step).  Values build 8 ASCII digits in a register and store the
+ *     whole word, so they may write scratch bytes past the returned length,
+ *     but never past 35 bytes of out (the contract gives LN_MAX_SCALAR = 64).
+ *   - Doubles: the smallest k = 0..17 with m = round(|x| * 10^k) < 2^53 and
+ *     m / 10^k == |x| gives the shortest fixed-point decimal.  Both operands
+ *     of that division are exact doubles, so IEEE division yields the
+ *     correctly rounded value of the decimal m * 10^-k, which is exactly what
+ *     strtod returns for it: the printed text round-trips.  A cheap screen
+ *     (is |x| * 10^k within a few ulps of an integer?) picks the k worth a
+ *     division; k = 0..3 are screened at once without branches.  Anything
+ *     else (huge, tiny, 16-17 digits) goes through snprintf %.15g / %.16g /
+ *     %.17g, taking the first that strtod maps back to x.  Floats do the
+ *     same in float arithmetic (k = 0..10, m < 2^24, %.6g..%.9g, strtof).
  *     The exactness argument needs FLT_EVAL_METHOD == 0 (SSE, AArch64);
  *     elsewhere only the printf path is used.
  *   - -0.0 prints "-0", NaN "NaN" (any payload or sign), infinities
@@ -44,15 +49,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NUM_MAX_LEN   511      /* longest numeric value accepted */
-#define ARENA_MIN     4096     /* first block size */
+#define NUM_MAX_LEN    511         /* longest numeric value accepted */
+#define ARENA_MIN      4096        /* first block size */
 #define ARENA_MAX_GROW (16u << 20) /* doubling stops here */
-#define MS_PER_DAY    86400000LL
+#define MS_PER_DAY     86400000LL
 
+/* The digit and decimal helpers are small and called from several places;
+ * GCC would otherwise keep some out of line on the hot path. */
+#define HOT_INLINE static inline __attribute__((always_inline))
+
+/* Tests may force either to 0 to exercise the portable paths. */
+#ifndef LN_EXACT_FP
 #if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
 #define LN_EXACT_FP 1
 #else
 #define LN_EXACT_FP 0
+#endif
 #endif
 
 /* ---- integers -------------------------------------------------------- */
@@ -97,7 +109,7 @@ static const float POW10F[11] = {1e0f, 1e1f, 1e2f, 1e3f, 1e4f, 1e5f, 1e6f, 1e7f,
 
 /* Decimal digits of v (1 for 0).  v | 1 keeps 0 at one digit and changes no
  * other count, since every power of ten above 1 is even. */
-static inline unsigned u64_len(uint64_t v)
+HOT_INLINE unsigned u64_len(uint64_t v)
 {
     uint64_t w = v | 1;
     unsigned bits = 64u - (unsigned)__builtin_clzll(w);
@@ -105,7 +117,10 @@ static inline unsigned u64_len(uint64_t v)
     return guess + (w >= POW10U[guess]);
 }
 
-static inline void put2(char *p, unsigned v) { memcpy(p, DIGITS2 + 2 * v, 2); }
+HOT_INLINE void put2(char *p, unsigned v)
+{
+    memcpy(p, DIGITS2 + 2 * v, 2);
+}
 
 /* Writes v as exactly len digits ending at out + len (len >= u64_len(v);
  * extra positions become leading zeros only when v's digits are fewer). */
@@ -155,7 +170,89 @@ static inline size_t render_i64(int64_t v, char *out)
     return render_u64((uint64_t)v, out);
 }
 
-static inline size_t i64_len(int64_t v) { return v < 0 ? 1 + u64_len(0 - (uint64_t)v) : u64_len((uint64_t)v); }
+static inline size_t i64_len(int64_t v)
+{
+    return v < 0 ? 1 + u64_len(0 - (uint64_t)v) : u64_len((uint64_t)v);
+}
+
+/* Value renderers may use all of out[0..LN_MAX_SCALAR) (the contract's
+ * buffer size) as scratch: they store whole 8-byte words of digits and let
+ * the next word or the caller's next bytes overwrite the excess.  That
+ * keeps digit output free of length-dependent branches, which mispredict
+ * when consecutive values differ in length.  Little-endian only; other
+ * byte orders use the exact writers. */
+#ifndef LN_WORD_DIGITS
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define LN_WORD_DIGITS 1
+#else
+#define LN_WORD_DIGITS 0
+#endif
+#endif
+
+/* x < 10^8 as 8 zero-padded ASCII digits, the first in the lowest byte. */
+HOT_INLINE uint64_t ascii8(uint32_t x)
+{
+    uint32_t a = x / 10000, b = x % 10000;
+    uint16_t p0, p1, p2, p3;
+    memcpy(&p0, DIGITS2 + 2 * (a / 100), 2);
+    memcpy(&p1, DIGITS2 + 2 * (a % 100), 2);
+    memcpy(&p2, DIGITS2 + 2 * (b / 100), 2);
+    memcpy(&p3, DIGITS2 + 2 * (b % 100), 2);
+    return p0 | (uint64_t)p1 << 16 | (uint64_t)p2 << 32 | (uint64_t)p3 << 48;
+}
+
+/* v in decimal at out; stores up to 16 bytes. */
+HOT_INLINE size_t put_u64_scratch(char *out, uint64_t v)
+{
+    unsigned len = u64_len(v);
+#if LN_WORD_DIGITS
+    uint64_t w;
+    if (v < 100000000ULL) {
+        w = ascii8((uint32_t)v) >> (8 * (8 - len)); /* drop the padding zeros */
+        memcpy(out, &w, 8);
+        return len;
+    }
+    if (v < 10000000000000000ULL) {
+        uint64_t hi = v / 100000000ULL;
+        w = ascii8((uint32_t)hi) >> (8 * (16 - len));
+        memcpy(out, &w, 8);
+        w = ascii8((uint32_t)(v - hi * 100000000ULL));
+        memcpy(out + len - 8, &w, 8);
+        return len;
+    }
+#endif
+    u64_write(out, v, len);
+    return len;
+}
+
+/* v (< 10^k) as exactly k digits, zero-padded; stores up to max(k, 8) bytes. */
+HOT_INLINE void put_padded_scratch(char *out, uint64_t v, unsigned k)
+{
+#if LN_WORD_DIGITS
+    uint64_t w;
+    if (k <= 8) {
+        w = ascii8((uint32_t)v) >> (8 * (8 - k));
+        memcpy(out, &w, 8);
+        return;
+    }
+    if (k <= 16) {
+        uint64_t hi = v / 100000000ULL;
+        w = ascii8((uint32_t)hi) >> (8 * (16 - k));
+        memcpy(out, &w, 8);
+        w = ascii8((uint32_t)(v - hi * 100000000ULL));
+        memcpy(out + k - 8, &w, 8);
+        return;
+    }
+#endif
+    u64_write(out, v, k);
+}
+
+HOT_INLINE size_t put_i64_scratch(char *out, int64_t v)
+{
+    size_t neg = v < 0;
+    out[0] = '-'; /* overwritten when positive */
+    return neg + put_u64_scratch(out + neg, neg ? 0 - (uint64_t)v : (uint64_t)v);
+}
 
 /* ---- calendar -------------------------------------------------------- */
 
@@ -187,7 +284,10 @@ static void civil_from_days(int64_t z, int64_t *py, unsigned *pm, unsigned *pd)
     *pd = d;
 }
 
-static bool is_leap(unsigned y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+static bool is_leap(unsigned y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 static unsigned days_in_month(unsigned y, unsigned m)
 {
@@ -233,8 +333,10 @@ static int parse_int_digits(const char *s, size_t n, int64_t *out, const char **
             *why = "bad number";
             return -EINVAL;
         }
-        if (v > (limit - c) / 10) over = true; /* keep scanning: a later bad char wins */
-        else v = v * 10 + c;
+        if (v > (limit - c) / 10)
+            over = true; /* keep scanning: a later bad char wins */
+        else
+            v = v * 10 + c;
     }
     if (over) {
         *why = "out of range";
@@ -344,8 +446,8 @@ size_t ln_render_time(int64_t t, LnTimeFormat fmt, char *out)
 
 typedef enum NumKind {
     NUM_BAD,
-    NUM_INT,    /* [+-]?digits */
-    NUM_DEC,    /* with a point or an exponent */
+    NUM_INT, /* [+-]?digits */
+    NUM_DEC, /* with a point or an exponent */
     NUM_NAN,
     NUM_INF,
 } NumKind;
@@ -749,8 +851,10 @@ int ln_parse_value(TsfType type, const char *v, size_t n, void *out, LnArena *ar
     int rc;
     switch (type) {
     case TSF_BOOLEAN:
-        if (eq_nocase(v, n, "true")) *(uint8_t *)out = 1;
-        else if (eq_nocase(v, n, "false")) *(uint8_t *)out = 0;
+        if (eq_nocase(v, n, "true"))
+            *(uint8_t *)out = 1;
+        else if (eq_nocase(v, n, "false"))
+            *(uint8_t *)out = 0;
         else {
             *why = "bad boolean";
             return -EINVAL;
@@ -786,35 +890,40 @@ int ln_parse_value(TsfType type, const char *v, size_t n, void *out, LnArena *ar
  * and m < 2^53, when one exists (see the design comment).  A k is only a
  * candidate, worth a division, when a * 10^k lies within a few ulps of an
  * integer: if m / 10^k rounds to a then a * 10^k = m (1 + d), |d| <= 2^-53,
- * and the rounded product is within y * 2^-51 of m.  The first eight k
- * are screened without branches, which matters for sensor values whose
+ * and the rounded product is within y * 2^-51 of m.  The first DBL_SCREEN
+ * k are screened without branches, which matters for sensor values whose
  * decimal count varies from one point to the next. */
-static inline double round_small(double y)
+HOT_INLINE double round_small(double y)
 {
     /* Nearest integer of 0 <= y < 2^53; adding 2^52 drops the fraction. */
     return y < 0x1p52 ? (y + 0x1p52) - 0x1p52 : y;
 }
 
-static inline bool dbl_candidate(double a, unsigned k)
+/* The screen rounds with the 2^52 trick even above 2^52, where it may be
+ * off by one: that is within the tolerance there, and dbl_check rounds
+ * exactly.  Products of 2^53 or more also pass; dbl_check refuses them. */
+HOT_INLINE bool dbl_candidate(double a, unsigned k)
 {
     double y = a * POW10D[k];
-    return y < 0x1p53 && fabs(y - round_small(y)) <= y * 0x1p-50;
+    return fabs(y - ((y + 0x1p52) - 0x1p52)) <= y * 0x1p-50;
 }
 
-static inline bool dbl_check(double a, unsigned k, uint64_t *pm)
+HOT_INLINE bool dbl_check(double a, unsigned k, uint64_t *pm)
 {
     double y = a * POW10D[k];
-    uint64_t m = (uint64_t)round_small(y);
-    *pm = m;
+    if (!(y < 0x1p53)) return false;
+    int64_t m = (int64_t)round_small(y); /* signed: one instruction each way */
+    *pm = (uint64_t)m;
     return (double)m / POW10D[k] == a;
 }
 
-static inline bool dbl_fixed(double a, uint64_t *pm, unsigned *pk)
+#define DBL_SCREEN 4 /* k screened without branches (measured: 4 beats 2, 6, 8) */
+HOT_INLINE bool dbl_fixed(double a, uint64_t *pm, unsigned *pk)
 {
 #if LN_EXACT_FP
     if (!(a < 0x1p53)) return false;
     unsigned mask = 0;
-    for (unsigned k = 0; k < 8; k++) mask |= (unsigned)dbl_candidate(a, k) << k;
+    for (unsigned k = 0; k < DBL_SCREEN; k++) mask |= (unsigned)dbl_candidate(a, k) << k;
     while (mask != 0) {
         unsigned k = (unsigned)__builtin_ctz(mask);
         if (dbl_check(a, k, pm)) {
@@ -823,7 +932,7 @@ static inline bool dbl_fixed(double a, uint64_t *pm, unsigned *pk)
         }
         mask &= mask - 1;
     }
-    for (unsigned k = 8; k <= 17; k++) {
+    for (unsigned k = DBL_SCREEN; k <= 17; k++) {
         if (a * POW10D[k] >= 0x1p53) return false;
         if (dbl_candidate(a, k) && dbl_check(a, k, pm)) {
             *pk = k;
@@ -842,9 +951,9 @@ static inline bool flt_fixed(float a, uint64_t *pm, unsigned *pk)
     for (unsigned k = 0; k <= 10; k++) {
         double y = (double)a * POW10D[k]; /* exact: 24 + 24 bits */
         if (!(y < 0x1p24)) return false;
-        uint32_t m = (uint32_t)(y + 0.5);
+        int32_t m = (int32_t)(y + 0.5);
         if ((float)m / POW10F[k] == a) {
-            *pm = m;
+            *pm = (uint64_t)m;
             *pk = k;
             return true;
         }
@@ -861,16 +970,17 @@ static inline bool flt_fixed(float a, uint64_t *pm, unsigned *pk)
 static inline size_t fixed_len(double a, uint64_t m, unsigned k)
 {
     if (k == 0) return u64_len(m);
-    return u64_len((uint64_t)a) + 1 + k;
+    return u64_len((uint64_t)(int64_t)a) + 1 + k;
 }
 
-static inline size_t put_fixed(double a, uint64_t m, unsigned k, char *out)
+/* Stores up to 2 + 16 + 17 bytes (see put_u64_scratch). */
+HOT_INLINE size_t put_fixed(double a, uint64_t m, unsigned k, char *out)
 {
-    if (k == 0) return render_u64(m, out);
-    uint64_t ip = (uint64_t)a;
-    size_t n = render_u64(ip, out);
+    if (k == 0) return put_u64_scratch(out, m);
+    uint64_t ip = (uint64_t)(int64_t)a; /* a < 2^53 */
+    size_t n = put_u64_scratch(out, ip);
     out[n++] = '.';
-    u64_write(out + n, m - ip * POW10U[k], k); /* zero-padded to k digits */
+    put_padded_scratch(out + n, m - ip * POW10U[k], k);
     return n + k;
 }
 
@@ -888,13 +998,139 @@ static size_t put_special(double x, char *out)
     return 9;
 }
 
+#if LN_EXACT_FP && defined(__SIZEOF_INT128__)
+#define LN_EXACT_DIGITS 1
+typedef unsigned __int128 u128;
+
+/* 5^0 .. 5^20. */
+static const uint64_t POW5[21] = {1ULL,
+                                  5ULL,
+                                  25ULL,
+                                  125ULL,
+                                  625ULL,
+                                  3125ULL,
+                                  15625ULL,
+                                  78125ULL,
+                                  390625ULL,
+                                  1953125ULL,
+                                  9765625ULL,
+                                  48828125ULL,
+                                  244140625ULL,
+                                  1220703125ULL,
+                                  6103515625ULL,
+                                  30517578125ULL,
+                                  152587890625ULL,
+                                  762939453125ULL,
+                                  3814697265625ULL,
+                                  19073486328125ULL,
+                                  95367431640625ULL};
+
+/* The p-digit decimal D * 10^-s nearest to a = M * 2^E (M in [2^52, 2^53),
+ * a in [1e-4, 2^53)), in exact integer arithmetic: a * 10^s is
+ * N / 2^sh with N = M * 5^s and sh = -(s + E), so D is N / 2^sh rounded
+ * half-even.  It round-trips when it lies within half an ulp of a, i.e.
+ * when 2 |D * 2^sh - N| < 5^s (a quarter ulp below a power of two); on
+ * equality strtod rounds to the even mantissa, so it holds iff M is even.
+ * Returns false when D does not round-trip; *ps may move by one when the
+ * estimate of the decimal exponent was off. */
+static bool dbl_digits_p(uint64_t M, int E, int p, int *e10, uint64_t *pd, int *ps)
+{
+    for (int tries = 0; tries < 3; tries++) {
+        int s = p - 1 - *e10;
+        if (s < 0 || s > 20) return false;
+        u128 n = (u128)M * POW5[s];
+        int sh = -(s + E);
+        uint64_t d;
+        u128 diff;
+        bool below; /* the decimal is below a */
+        if (sh <= 0) {
+            d = (uint64_t)(n << -sh); /* a * 10^s is an integer */
+            diff = 0;
+            below = false;
+        } else {
+            u128 q = n >> sh, rem = n - (q << sh), half = (u128)1 << (sh - 1);
+            if (rem > half || (rem == half && (q & 1))) q++;
+            d = (uint64_t)q;
+            u128 back = q << sh;
+            below = back < n;
+            diff = below ? n - back : back - n;
+        }
+        if (d >= POW10U[p]) {
+            (*e10)++;
+            continue;
+        }
+        if (d < POW10U[p - 1]) {
+            (*e10)--;
+            continue;
+        }
+        u128 lhs = diff * (below && M == 1ULL << 52 ? 4 : 2);
+        if (lhs < POW5[s] || (lhs == POW5[s] && (M & 1) == 0)) {
+            *pd = d;
+            *ps = s;
+            return true;
+        }
+        return false;
+    }
+    return false;
+}
+
+/* Shortest round-tripping decimal of a in [1e-4, 2^53) that missed the
+ * fixed path: 16 or 17 digits (15 below 0.01, where the fixed path's k <=
+ * 17 cannot hold 15 digits).  Returns false if even 17 digits fail, which
+ * correct rounding rules out; the caller then uses printf. */
+static bool dbl_digits(double a, uint64_t *pd, unsigned *pk)
+{
+    uint64_t bits;
+    memcpy(&bits, &a, 8);
+    uint64_t M = (bits & ((1ULL << 52) - 1)) | 1ULL << 52;
+    int E = (int)((bits >> 52) & 0x7ff) - 1075;
+    /* floor(log10(a)) or one less; dbl_digits_p corrects it. */
+    int e10_guess = (int)floor((E + 52) * 0.30102999566398120);
+    for (int p = a < 0.01 ? 15 : 16; p <= 17; p++) {
+        uint64_t d;
+        int s, e10 = e10_guess; /* a carry at p digits must not leak into p + 1 */
+        if (dbl_digits_p(M, E, p, &e10, &d, &s)) {
+            while (s > 0 && d % 10 == 0) { /* not expected after the fixed path, but harmless */
+                d /= 10;
+                s--;
+            }
+            *pd = d;
+            *pk = (unsigned)s;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* d * 10^-k, k <= 20, d < 10^17: like put_fixed, with the integer part
+ * taken from d itself. */
+static size_t put_decimal(uint64_t d, unsigned k, char *out)
+{
+    if (k == 0) return put_u64_scratch(out, d);
+    uint64_t ip = k < 18 ? d / POW10U[k] : 0;
+    size_t n = put_u64_scratch(out, ip);
+    out[n++] = '.';
+    put_padded_scratch(out + n, k < 18 ? d - ip * POW10U[k] : d, k);
+    return n + k;
+}
+#else
+#define LN_EXACT_DIGITS 0
+#endif
+
 static size_t render_double_slow(double x, char *out)
 {
     char buf[40];
     double a = fabs(x);
+#if LN_EXACT_DIGITS
+    if (a >= 1e-4 && a < 0x1p53) {
+        uint64_t d;
+        unsigned k;
+        if (dbl_digits(a, &d, &k)) return (size_t)(x < 0) + put_decimal(d, k, out + (x < 0));
+    }
+#endif
     /* A value in [0.01, 2^53) that missed the fixed path has no decimal of
      * 15 or fewer significant digits (it would have m < 10^15, k <= 17). */
-    int prec = a >= 0.01 && a < 9007199254740992.0 ? 16 : 15;
+    int prec = LN_EXACT_FP && a >= 0.01 && a < 9007199254740992.0 ? 16 : 15;
     int len = 0;
     for (; prec <= 17; prec++) {
         len = snprintf(buf, sizeof(buf), "%.*g", prec, x);
@@ -907,11 +1143,8 @@ static size_t render_double_slow(double x, char *out)
 static size_t render_double(double x, char *out)
 {
     if (!isfinite(x)) return put_special(x, out);
-    size_t sign = 0;
-    if (signbit(x)) {
-        out[0] = '-';
-        sign = 1;
-    }
+    out[0] = '-'; /* overwritten when positive: no branch on the sign */
+    size_t sign = signbit(x) != 0;
     double a = fabs(x);
     if (a == 0) {
         out[sign] = '0';
@@ -949,11 +1182,8 @@ static size_t render_float_slow(float x, char *out)
 static size_t render_float(float x, char *out)
 {
     if (!isfinite(x)) return put_special(x, out);
-    size_t sign = 0;
-    if (signbit(x)) {
-        out[0] = '-';
-        sign = 1;
-    }
+    out[0] = '-';
+    size_t sign = signbit(x) != 0;
     float a = fabsf(x);
     if (a == 0) {
         out[sign] = '0';
@@ -1023,9 +1253,9 @@ size_t ln_render_value(TsfType type, const void *v, char *out)
         }
         memcpy(out, "false", 5);
         return 5;
-    case TSF_INT32: return render_i64(*(const int32_t *)v, out);
+    case TSF_INT32: return put_i64_scratch(out, *(const int32_t *)v);
     case TSF_INT64:
-    case TSF_TIMESTAMP: return render_i64(*(const int64_t *)v, out);
+    case TSF_TIMESTAMP: return put_i64_scratch(out, *(const int64_t *)v);
     case TSF_FLOAT: return render_float(*(const float *)v, out);
     case TSF_DOUBLE: return render_double(*(const double *)v, out);
     case TSF_DATE: return render_date(*(const int32_t *)v, out);
@@ -1113,10 +1343,14 @@ size_t ln_csv_record_len(const char *buf, size_t n)
         case UNQUOTED:
         case QUOTE_SEEN:
             if (c == '\n') return i + 1;
-            if (c == ',') st = CELL_START;
-            else if (c == '"' && st == CELL_START) st = QUOTED;
-            else if (c == '"' && st == QUOTE_SEEN) st = QUOTED;
-            else st = UNQUOTED;
+            if (c == ',')
+                st = CELL_START;
+            else if (c == '"' && st == CELL_START)
+                st = QUOTED;
+            else if (c == '"' && st == QUOTE_SEEN)
+                st = QUOTED;
+            else
+                st = UNQUOTED;
             break;
         case QUOTED:
             if (c == '"') st = QUOTE_SEEN;

@@ -31,27 +31,28 @@ extern const struct fuse_lowlevel_ops tsfs_ops;
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: tsfs DATA_DIR MOUNTPOINT [-f] [-d] [-o OPTION[,OPTION...]]\n"
-            "\n"
-            "Mounts the time-series data in DATA_DIR (Apache TsFile storage) on MOUNTPOINT:\n"
-            "storage groups, devices and sensors as directories and files.\n"
-            "\n"
-            "  -f                      stay in the foreground (log to stderr)\n"
-            "  -d                      foreground, and log every operation\n"
-            "  -h, --help              this text\n"
-            "  -V, --version           the version\n"
-            "\n"
-            "tsfs options (-o):\n"
-            "  partition_interval=MS   time partition width in ms (default 604800000, a week)\n"
-            "  memtable_size=BYTES     memory for memtables, K/M/G suffixes (default 64M)\n"
-            "  wal_sync=MODE           always | batch | off (default batch)\n"
-            "  time_format=FMT         ms | iso: how times print (default ms)\n"
-            "  compression=CODEC       for new series: UNCOMPRESSED SNAPPY GZIP LZ4 ZSTD LZMA2 (default LZ4)\n"
-            "  auto_seal=DURATION      seal partitions ending more than DURATION ago (h, d, w units)\n"
-            "  uid=N, gid=N            owner shown for every file (default: DATA_DIR's owner)\n"
-            "Other -o options go to libfuse (allow_other, ...); with allow_other tsfs adds\n"
-            "default_permissions.  writeback_cache is refused.\n");
+    fprintf(
+        out,
+        "usage: tsfs DATA_DIR MOUNTPOINT [-f] [-d] [-o OPTION[,OPTION...]]\n"
+        "\n"
+        "Mounts the time-series data in DATA_DIR (Apache TsFile storage) on MOUNTPOINT:\n"
+        "storage groups, devices and sensors as directories and files.\n"
+        "\n"
+        "  -f                      stay in the foreground (log to stderr)\n"
+        "  -d                      foreground, and log every operation\n"
+        "  -h, --help              this text\n"
+        "  -V, --version           the version\n"
+        "\n"
+        "tsfs options (-o):\n"
+        "  partition_interval=MS   time partition width in ms (default 604800000, a week)\n"
+        "  memtable_size=BYTES     memory for memtables, K/M/G suffixes (default 64M)\n"
+        "  wal_sync=MODE           always | batch | off (default batch)\n"
+        "  time_format=FMT         ms | iso: how times print (default ms)\n"
+        "  compression=CODEC       for new series: UNCOMPRESSED SNAPPY GZIP LZ4 ZSTD LZMA2 (default LZ4)\n"
+        "  auto_seal=DURATION      seal partitions ending more than DURATION ago (h, d, w units)\n"
+        "  uid=N, gid=N            owner shown for every file (default: DATA_DIR's owner)\n"
+        "Other -o options go to libfuse (allow_other, ...); with allow_other tsfs adds\n"
+        "default_permissions.  writeback_cache is refused.\n");
 }
 
 static int parse_size(const char *s, uint64_t *out)
@@ -61,9 +62,12 @@ static int parse_size(const char *s, uint64_t *out)
     unsigned long long v = strtoull(s, &end, 10);
     if (errno || end == s) return -1;
     uint64_t mul = 1;
-    if (*end == 'K' || *end == 'k') mul = 1u << 10, end++;
-    else if (*end == 'M' || *end == 'm') mul = 1u << 20, end++;
-    else if (*end == 'G' || *end == 'g') mul = 1u << 30, end++;
+    if (*end == 'K' || *end == 'k')
+        mul = 1u << 10, end++;
+    else if (*end == 'M' || *end == 'm')
+        mul = 1u << 20, end++;
+    else if (*end == 'G' || *end == 'g')
+        mul = 1u << 30, end++;
     if (*end) return -1;
     *out = v * mul;
     return 0;
@@ -76,10 +80,14 @@ static int parse_duration(const char *s, int64_t *out)
     long long v = strtoll(s, &end, 10);
     if (errno || end == s || v <= 0) return -1;
     int64_t unit = 0;
-    if (!strcmp(end, "h")) unit = 3600000;
-    else if (!strcmp(end, "d")) unit = 86400000;
-    else if (!strcmp(end, "w")) unit = 604800000;
-    else if (!strcmp(end, "ms")) unit = 1;
+    if (!strcmp(end, "h"))
+        unit = 3600000;
+    else if (!strcmp(end, "d"))
+        unit = 86400000;
+    else if (!strcmp(end, "w"))
+        unit = 604800000;
+    else if (!strcmp(end, "ms"))
+        unit = 1;
     if (!unit) return -1;
     *out = v * unit;
     return 0;
@@ -108,14 +116,21 @@ static int take_option(Tsfs *fs, Cmdline *cl, const char *opt)
         if (parse_size(val, &v) || v < 4096) goto bad;
         fs->eopts.memtable_size = (size_t)v;
     } else if (KEY("wal_sync")) {
-        if (!strcmp(val, "always")) fs->eopts.wal_sync = WAL_SYNC_ALWAYS;
-        else if (!strcmp(val, "batch")) fs->eopts.wal_sync = WAL_SYNC_BATCH;
-        else if (!strcmp(val, "off")) fs->eopts.wal_sync = WAL_SYNC_OFF;
-        else goto bad;
+        if (!strcmp(val, "always"))
+            fs->eopts.wal_sync = WAL_SYNC_ALWAYS;
+        else if (!strcmp(val, "batch"))
+            fs->eopts.wal_sync = WAL_SYNC_BATCH;
+        else if (!strcmp(val, "off"))
+            fs->eopts.wal_sync = WAL_SYNC_OFF;
+        else
+            goto bad;
     } else if (KEY("time_format")) {
-        if (!strcmp(val, "ms")) fs->time_format = LN_TIME_MS;
-        else if (!strcmp(val, "iso")) fs->time_format = LN_TIME_ISO;
-        else goto bad;
+        if (!strcmp(val, "ms"))
+            fs->time_format = LN_TIME_MS;
+        else if (!strcmp(val, "iso"))
+            fs->time_format = LN_TIME_ISO;
+        else
+            goto bad;
     } else if (KEY("compression")) {
         int c = tsf_compression_from_name(val);
         if (c < 0) goto bad;
@@ -129,7 +144,8 @@ static int take_option(Tsfs *fs, Cmdline *cl, const char *opt)
         fs->gid = (gid_t)strtoul(val, NULL, 10);
         cl->gid_set = true;
     } else if (KEY("writeback_cache")) {
-        fprintf(stderr, "tsfs: writeback_cache is refused: write errors and durability could not be reported\n");
+        fprintf(stderr,
+                "tsfs: writeback_cache is refused: write errors and durability could not be reported\n");
         return -1;
     } else if (kl == 0) {
         /* empty item in a list */
@@ -239,7 +255,7 @@ static void *seal_thread(void *arg)
         pthread_mutex_lock(&seal_mu);
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += 60;
+        until.tv_sec += 5; /* cheap: a listing per storage group */
         if (!seal_stop) pthread_cond_timedwait(&seal_cv, &seal_mu, &until);
     }
     pthread_mutex_unlock(&seal_mu);
@@ -277,7 +293,8 @@ int main(int argc, char **argv)
     }
     int lockfd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
-        fprintf(stderr, "tsfs: %s is in use by another tsfs (it is locked); unmount that one first\n", data_dir);
+        fprintf(stderr, "tsfs: %s is in use by another tsfs (it is locked); unmount that one first\n",
+                data_dir);
         return 1;
     }
     struct stat dst;
@@ -337,6 +354,11 @@ int main(int argc, char **argv)
     if (cl.debug) fargv[fargc++] = "-d";
     fargv[fargc] = NULL;
     struct fuse_args args = FUSE_ARGS_INIT(fargc, fargv);
+    /* libfuse installs its handlers only over default ones; a shell's
+     * background job starts with SIGINT ignored, and Ctrl-C must unmount */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
     struct fuse_session *se = fuse_session_new(&args, &tsfs_ops, sizeof(tsfs_ops), &fs);
     int exit_code = 1;
     if (!se) {

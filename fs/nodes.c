@@ -253,7 +253,6 @@ static GHashTable *sg_devices(Tsfs *fs, const char *sg)
         g_hash_table_iter_init(&it, srcs[i]);
         while (g_hash_table_iter_next(&it, &k, &v)) {
             const char *d = k;
-            if (strchr(d, '\x01')) continue; /* a removed device's .csv, kept for rm -r */
             if (strncmp(d, sg, w.sglen) == 0 && d[w.sglen] == '.') g_hash_table_add(w.set, g_strdup(d));
         }
     }
@@ -396,6 +395,29 @@ static bool sensor_exists(Tsfs *fs, const char *device, const char *name)
 
 static bool tsfile_entry_exists(Tsfs *fs, Node *dir, const char *name);
 
+void node_mark_removed(Tsfs *fs, Node *n)
+{
+    pthread_mutex_lock(&fs->lock);
+    n->removed = true;
+    pthread_mutex_unlock(&fs->lock);
+}
+
+/* A name that vanished because its data was deleted still resolves while
+ * the node that was shown for it is known and was not removed: rm -r
+ * reads a directory first and looks each name up again as it goes. */
+static Node *ghost(Tsfs *fs, NodeKind kind, const char *sg, bool in_part, int64_t part, const char *device,
+                   const char *leaf)
+{
+    char *key = g_strdup_printf("%d|%s|%s%lld|%s|%s", (int)kind, sg ? sg : "", in_part ? "p" : "all",
+                                (long long)(in_part ? part : 0), device ? device : "", leaf ? leaf : "");
+    pthread_mutex_lock(&fs->lock);
+    Node *n = g_hash_table_lookup(fs->nodes_by_key, key);
+    if (n && (!n->shown || n->removed)) n = NULL;
+    pthread_mutex_unlock(&fs->lock);
+    g_free(key);
+    return n;
+}
+
 int node_lookup(Tsfs *fs, Node *parent, const char *name, Node **out)
 {
     *out = NULL;
@@ -406,6 +428,7 @@ int node_lookup(Tsfs *fs, Node *parent, const char *name, Node **out)
     char *device = NULL;
     const char *leaf = NULL;
     size_t nl = strlen(name);
+    bool missing = false;
     switch (parent->kind) {
     case N_ROOT:
         if (!schema_has_sg(engine_schema(fs->engine), name)) return -ENOENT;
@@ -415,9 +438,10 @@ int node_lookup(Tsfs *fs, Node *parent, const char *name, Node **out)
     case N_SG:
         if (strcmp(name, "all") == 0) {
             kind = N_ALL;
-        } else if (parse_partition(name, &part) && partition_listed(fs, sg, part)) {
+        } else if (parse_partition(name, &part)) {
             kind = N_PART;
             in_part = true;
+            missing = !partition_listed(fs, sg, part);
         } else {
             return -ENOENT;
         }
@@ -430,44 +454,51 @@ int node_lookup(Tsfs *fs, Node *parent, const char *name, Node **out)
             break;
         }
         bool csv = nl > 4 && strcmp(name + nl - 4, ".csv") == 0;
-        device = csv ? g_strdup_printf("%s.%.*s", sg, (int)(nl - 4), name) : g_strdup_printf("%s.%s", sg, name);
-        bool exists = parent->kind == N_ALL ? fs_device_exists(fs, device)
-                                            : device_in_partition(fs, sg, part, device);
-        if (!exists && csv && parent->kind == N_ALL) {
-            char *mark = g_strconcat(device, "\x01removed", NULL);
-            pthread_mutex_lock(&fs->lock);
-            exists = g_hash_table_contains(fs->empty_devices, mark);
-            pthread_mutex_unlock(&fs->lock);
-            g_free(mark);
-        }
-        if (!exists) {
-            g_free(device);
-            return -ENOENT;
-        }
+        device =
+            csv ? g_strdup_printf("%s.%.*s", sg, (int)(nl - 4), name) : g_strdup_printf("%s.%s", sg, name);
         kind = csv ? N_CSV : N_DEVICE;
+        missing = parent->kind == N_ALL ? !fs_device_exists(fs, device)
+                                        : !device_in_partition(fs, sg, part, device);
         break;
     }
     case N_DEVICE:
-        if (!fs_valid_sensor_name(name) || !sensor_exists(fs, parent->device, name)) return -ENOENT;
+        if (!fs_valid_sensor_name(name)) return -ENOENT;
         device = g_strdup(parent->device);
         kind = N_SENSOR;
         leaf = name;
+        missing = !sensor_exists(fs, parent->device, name);
         break;
     case N_TSFILES:
         if (!tsfile_entry_exists(fs, parent, name)) return -ENOENT;
         kind = N_TSFILE;
         leaf = name;
         break;
-    default:
-        return -ENOTDIR;
+    default: return -ENOTDIR;
+    }
+    Node *n;
+    if (missing) {
+        n = ghost(fs, kind, sg, in_part, part, device, leaf);
+        g_free(device);
+        if (!n) return -ENOENT;
+        *out = n;
+        return 0;
     }
     pthread_mutex_lock(&fs->lock);
-    Node *n = node_intern(fs, kind, sg, in_part, part, device, leaf);
+    n = node_intern(fs, kind, sg, in_part, part, device, leaf);
     pthread_mutex_unlock(&fs->lock);
     g_free(device);
     if (!n) return -ENOMEM;
     /* under a partition a sensor exists only where it has data */
-    if (kind == N_SENSOR && in_part && !content_has_data(fs, n)) return -ENOENT;
+    if (kind == N_SENSOR && in_part && !content_has_data(fs, n)) {
+        pthread_mutex_lock(&fs->lock);
+        bool keep = n->shown && !n->removed;
+        pthread_mutex_unlock(&fs->lock);
+        if (!keep) return -ENOENT;
+    }
+    pthread_mutex_lock(&fs->lock);
+    n->shown = true;
+    n->removed = false;
+    pthread_mutex_unlock(&fs->lock);
     *out = n;
     return 0;
 }
@@ -593,7 +624,6 @@ int node_list(Tsfs *fs, Node *dir, NodeListFn fn, void *ctx)
         g_ptr_array_free(a, TRUE);
         return 0;
     }
-    default:
-        return -ENOTDIR;
+    default: return -ENOTDIR;
     }
 }

@@ -24,8 +24,8 @@
 #include "tsfs.h"
 
 #define SEALED_TIMEOUT 60.0
-#define SKIP_AHEAD (8u << 20) /* render forward rather than restart below this */
-#define WINDOW (1u << 20)     /* bytes of the last reply a handle keeps for re-reads */
+#define SKIP_AHEAD     (8u << 20) /* render forward rather than restart below this */
+#define WINDOW         (1u << 20) /* bytes of the last reply a handle keeps for re-reads */
 
 static Tsfs *FS(fuse_req_t req)
 {
@@ -224,7 +224,8 @@ static void invalidate_partition(Tsfs *fs, const char *sg, int64_t part)
     g_hash_table_iter_init(&it, fs->nodes_by_ino);
     while (g_hash_table_iter_next(&it, &k, &v)) {
         Node *n = v;
-        if (n->in_part && n->part == part && n->sg && strcmp(n->sg, sg) == 0) g_array_append_val(iv->inos, n->ino);
+        if (n->in_part && n->part == part && n->sg && strcmp(n->sg, sg) == 0)
+            g_array_append_val(iv->inos, n->ino);
     }
     pthread_mutex_unlock(&fs->lock);
     /* from another thread: a notification must not wait on the request being served */
@@ -274,7 +275,8 @@ static int do_chmod(Tsfs *fs, Node *n, mode_t mode, const struct stat *cur)
     return mode == now ? 0 : -EPERM;
 }
 
-static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                       struct fuse_file_info *fi)
 {
     (void)fi;
     Tsfs *fs = FS(req);
@@ -330,7 +332,8 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
     int rc;
     if (p->kind == N_ROOT) {
         rc = engine_create_sg(fs->engine, name);
-        if (rc == -EEXIST && !schema_has_sg(engine_schema(fs->engine), name)) rc = -EINVAL; /* overlaps another */
+        if (rc == -EEXIST && !schema_has_sg(engine_schema(fs->engine), name))
+            rc = -EINVAL; /* overlaps another */
     } else if (p->kind == N_ALL) {
         size_t nl = strlen(name);
         char *device = g_strdup_printf("%s.%s", p->sg, name);
@@ -381,6 +384,20 @@ static void any_sensor_data(void *ctx, const char *name, NodeKind kind)
     }
 }
 
+static void any_series(void *ctx, const char *name, NodeKind kind)
+{
+    AnyData *a = ctx;
+    if (a->any || kind != N_DEVICE) return;
+    char *device = g_strdup_printf("%s.%s", a->dir->sg, name);
+    bool found = false;
+    char **sensors = fs_device_sensors(a->fs, device);
+    for (char **s = sensors; *s && !found; s++)
+        found = schema_get_series(engine_schema(a->fs->engine), device, *s) != NULL;
+    g_strfreev(sensors);
+    g_free(device);
+    a->any = found;
+}
+
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     Tsfs *fs = FS(req);
@@ -407,9 +424,8 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
         case N_PART: {
             AnyData a = {fs, n, false};
             if (n->kind == N_ALL) {
-                Counter c = {0};
-                node_list(fs, n, count_dirs, &c);
-                a.any = c.dirs > 0;
+                /* holds data when a device has a series */
+                node_list(fs, n, any_series, &a);
             } else {
                 node_list(fs, n, any_sensor_data, &a);
             }
@@ -429,19 +445,15 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
             if (rc == 0) {
                 pthread_mutex_lock(&fs->lock);
                 g_hash_table_remove(fs->empty_devices, n->device);
-                /* its .csv stays until rm -r, which looked it up, unlinks it */
-                g_hash_table_add(fs->empty_devices, g_strconcat(n->device, "\x01removed", NULL));
                 pthread_mutex_unlock(&fs->lock);
             }
             break;
         }
-        case N_TSFILES:
-            rc = -EROFS;
-            break;
-        default:
-            rc = -ENOTDIR;
+        case N_TSFILES: rc = -EROFS; break;
+        default: rc = -ENOTDIR;
         }
     }
+    if (rc == 0 && n->kind != N_ALL) node_mark_removed(fs, n);
     fuse_reply_err(req, -rc);
 }
 
@@ -638,7 +650,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     if (fuse_reply_open(req, fi) != 0) handle_free(fs, h);
 }
 
-static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                      struct fuse_file_info *fi)
 {
     (void)mode;
     Tsfs *fs = FS(req);
@@ -651,7 +664,9 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
     if (p->kind != N_DEVICE) {
         size_t nl = strlen(name);
         bool csv_name = (p->kind == N_ALL || p->kind == N_PART) && nl > 4 && !strcmp(name + nl - 4, ".csv");
-        rc = p->kind == N_TSFILES || (p->in_part && node_sealed(fs, p)) ? -EROFS : csv_name ? -ENOENT : -EPERM;
+        rc = p->kind == N_TSFILES || (p->in_part && node_sealed(fs, p)) ? -EROFS
+             : csv_name                                                 ? -ENOENT
+                                                                        : -EPERM;
     } else if (p->in_part && node_sealed(fs, p)) {
         rc = -EROFS;
     } else if (!fs_valid_sensor_name(name)) {
@@ -701,6 +716,9 @@ static ssize_t read_version(Tsfs *fs, Handle *h, char *buf, size_t size, uint64_
     }
     /* at or past the end of the version: move to the current one (tail -f) */
     if (off >= h->v->size) {
+        EngineChange ch;
+        engine_change_of(fs->engine, h->n->device, h->n->kind == N_CSV ? NULL : h->n->name, &ch);
+        bool extends = ch.rewrite <= h->v->gen || node_sealed(fs, h->n);
         Version *nv = content_version(fs, h->n, &rc);
         if (!nv) return rc;
         if (nv != h->v) {
@@ -712,7 +730,9 @@ static ssize_t read_version(Tsfs *fs, Handle *h, char *buf, size_t size, uint64_
         } else {
             version_unref(nv);
         }
-        if (off >= h->v->size) return 0;
+        /* after a rewrite the bytes before off changed: this read ends the old
+         * version, the next one reads the new */
+        if (!extends || off >= h->v->size) return 0;
     }
     size_t got = 0;
     /* bytes still in the window of the last reply */
@@ -863,29 +883,23 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
             char **sensors = fs_device_sensors(fs, n->device);
             for (char **s = sensors; *s && !has; s++) {
                 if (!n->in_part) {
-                    has = true;
-                    break;
+                    has = schema_get_series(engine_schema(fs->engine), n->device, *s) != NULL;
+                    continue;
                 }
                 Node *sn, *dev;
                 char *rel = g_strndup(name, strlen(name) - 4);
-                if (node_lookup(fs, p, rel, &dev) == 0 && node_lookup(fs, dev, *s, &sn) == 0) has = true;
+                if (node_lookup(fs, p, rel, &dev) == 0 && node_lookup(fs, dev, *s, &sn) == 0)
+                    has = content_has_data(fs, sn);
                 g_free(rel);
             }
             g_strfreev(sensors);
             rc = has ? -EPERM : 0;
-            if (rc == 0) {
-                char *mark = g_strconcat(n->device, "\x01removed", NULL);
-                pthread_mutex_lock(&fs->lock);
-                g_hash_table_remove(fs->empty_devices, mark);
-                pthread_mutex_unlock(&fs->lock);
-                g_free(mark);
-            }
             break;
         }
-        default:
-            rc = -EISDIR;
+        default: rc = -EISDIR;
         }
     }
+    if (rc == 0) node_mark_removed(fs, n);
     fuse_reply_err(req, -rc);
 }
 
@@ -894,7 +908,8 @@ static void op_refuse(fuse_req_t req)
     fuse_reply_err(req, EPERM);
 }
 
-static void op_rename(fuse_req_t req, fuse_ino_t p, const char *n, fuse_ino_t np, const char *nn, unsigned int f)
+static void op_rename(fuse_req_t req, fuse_ino_t p, const char *n, fuse_ino_t np, const char *nn,
+                      unsigned int f)
 {
     (void)p, (void)n, (void)np, (void)nn, (void)f;
     op_refuse(req);
@@ -928,7 +943,8 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
         fuse_reply_statfs(req, &sv);
 }
 
-static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags)
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
+                        int flags)
 {
     (void)flags;
     Tsfs *fs = FS(req);

@@ -78,12 +78,14 @@ typedef enum NodeKind {
 typedef struct Node {
     uint64_t ino;
     NodeKind kind;
-    char *key;      /* canonical key, unique per node */
-    char *sg;       /* storage group, or NULL for the root */
-    bool in_part;   /* seen through a partition directory */
-    int64_t part;   /* that partition */
-    char *device;   /* full device path, or NULL */
-    char *name;     /* sensor measurement, or .tsfiles entry name */
+    char *key;        /* canonical key, unique per node */
+    char *sg;         /* storage group, or NULL for the root */
+    bool in_part;     /* seen through a partition directory */
+    int64_t part;     /* that partition */
+    char *device;     /* full device path, or NULL */
+    char *name;       /* sensor measurement, or .tsfiles entry name */
+    bool shown;       /* a lookup or listing returned it since the mount */
+    bool removed;     /* rmdir or unlink took it away */
     uint64_t nlookup; /* kernel references */
     uint64_t refs;    /* handles open on it */
 } Node;
@@ -95,6 +97,8 @@ Node *node_get(Tsfs *fs, uint64_t ino);
 /* Finds child `name` of parent: 0 and *out (nlookup not changed) or a
  * negative errno (-ENOENT). */
 int node_lookup(Tsfs *fs, Node *parent, const char *name, Node **out);
+/* Marks a node taken away by rmdir or unlink: it no longer resolves. */
+void node_mark_removed(Tsfs *fs, Node *n);
 /* Takes / drops kernel references (lookup counts) and handle references. */
 void node_ref_lookup(Tsfs *fs, Node *n);
 void node_forget(Tsfs *fs, uint64_t ino, uint64_t nlookup);

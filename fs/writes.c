@@ -22,7 +22,7 @@
 #include "tsfs.h"
 
 #define MAX_CARRY (64u << 20) /* longest line accepted across writes */
-#define MAX_COLS 4096
+#define MAX_COLS  4096
 
 typedef struct Batch {
     int64_t *times;
@@ -444,7 +444,8 @@ static int process(WriteState *w, const char *data, size_t len, uint64_t first_o
         if (rc) return rc;
     }
     size_t used = 0;
-    int rc = w->csv ? csv_records(w, data, len, first_off, &used) : sensor_lines(w, data, len, first_off, &used);
+    int rc =
+        w->csv ? csv_records(w, data, len, first_off, &used) : sensor_lines(w, data, len, first_off, &used);
     if (rc == 0 && final && used < len) {
         /* the unterminated last line, at release */
         size_t u2 = 0;
@@ -484,8 +485,10 @@ int writes_accept(WriteState *w, const char *buf, size_t len, uint64_t off)
         if (rc == 0) g_byte_array_append(w->carry, (const guint8 *)buf + (len - rest), (guint)rest);
     } else if (!w->csv && !memchr(buf, '\n', len)) {
         rc = w->carry->len + len > MAX_CARRY ? -EINVAL : 0;
-        if (rc == 0) g_byte_array_append(w->carry, (const guint8 *)buf, (guint)len);
-        else log_bad(w, first_off, "line too long");
+        if (rc == 0)
+            g_byte_array_append(w->carry, (const guint8 *)buf, (guint)len);
+        else
+            log_bad(w, first_off, "line too long");
         rest = 0;
     } else {
         /* the carried partial line completes here: parse over carry + buf */
@@ -521,7 +524,8 @@ int writes_finish(WriteState *w)
     int rc = process(w, (const char *)w->carry->data, w->carry->len, first_off, true, &rest);
     if (rc) {
         char *p = display_path(w->n);
-        log_msg(LOG_WARNING, "%s: unterminated last line at byte %llu dropped", p, (unsigned long long)first_off);
+        log_msg(LOG_WARNING, "%s: unterminated last line at byte %llu dropped", p,
+                (unsigned long long)first_off);
         g_free(p);
     }
     g_byte_array_set_size(w->carry, 0);

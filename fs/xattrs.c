@@ -17,13 +17,13 @@
 #include "query.h"
 #include "tsfs.h"
 
-#define A_TYPE "user.tsfs.type"
-#define A_ENC "user.tsfs.encoding"
-#define A_COMP "user.tsfs.compression"
+#define A_TYPE  "user.tsfs.type"
+#define A_ENC   "user.tsfs.encoding"
+#define A_COMP  "user.tsfs.compression"
 #define A_COUNT "user.tsfs.count"
 #define A_FIRST "user.tsfs.first"
-#define A_LAST "user.tsfs.last"
-#define A_TTL "user.tsfs.ttl"
+#define A_LAST  "user.tsfs.last"
+#define A_TTL   "user.tsfs.ttl"
 
 static int reply(const char *v, size_t n, char *buf, size_t size)
 {
@@ -59,10 +59,14 @@ static int parse_ttl(const char *v, size_t n, int64_t *ms)
     long long k = strtoll(s, &end, 10);
     if (errno || end == s || k <= 0) return -EINVAL;
     int64_t unit;
-    if (strcmp(end, "h") == 0) unit = 3600000;
-    else if (strcmp(end, "d") == 0) unit = 86400000;
-    else if (strcmp(end, "w") == 0) unit = 604800000;
-    else return -EINVAL;
+    if (strcmp(end, "h") == 0)
+        unit = 3600000;
+    else if (strcmp(end, "d") == 0)
+        unit = 86400000;
+    else if (strcmp(end, "w") == 0)
+        unit = 604800000;
+    else
+        return -EINVAL;
     if (k > INT64_MAX / unit) return -EINVAL;
     *ms = k * unit;
     return *ms >= 3600000 ? 0 : -EINVAL;
@@ -109,7 +113,8 @@ int xattr_get(Tsfs *fs, Node *n, const char *name, char *buf, size_t size)
         const char *s = tsf_compression_name(st.comp);
         return reply(s, strlen(s), buf, size);
     }
-    bool count = strcmp(name, A_COUNT) == 0, first = strcmp(name, A_FIRST) == 0, last = strcmp(name, A_LAST) == 0;
+    bool count = strcmp(name, A_COUNT) == 0, first = strcmp(name, A_FIRST) == 0,
+         last = strcmp(name, A_LAST) == 0;
     if (!count && !first && !last) return -ENODATA;
     int64_t lo, hi;
     node_range(fs, n, &lo, &hi);
@@ -148,12 +153,17 @@ static int set_sensor(Tsfs *fs, Node *n, const char *name, const char *v, size_t
     memcpy(s, v, size);
     s[size] = 0;
     while (size && (s[size - 1] == '\n' || s[size - 1] == ' ')) s[--size] = 0;
-    int which = strcmp(name, A_TYPE) == 0 ? 0 : strcmp(name, A_ENC) == 0 ? 1 : strcmp(name, A_COMP) == 0 ? 2 : -1;
+    int which = strcmp(name, A_TYPE) == 0   ? 0
+                : strcmp(name, A_ENC) == 0  ? 1
+                : strcmp(name, A_COMP) == 0 ? 2
+                                            : -1;
     if (which < 0) {
         if (!strcmp(name, A_COUNT) || !strcmp(name, A_FIRST) || !strcmp(name, A_LAST)) return -EPERM;
         return -ENOTSUP;
     }
-    int code = which == 0 ? tsf_type_from_name(s) : which == 1 ? tsf_encoding_from_name(s) : tsf_compression_from_name(s);
+    int code = which == 0   ? tsf_type_from_name(s)
+               : which == 1 ? tsf_encoding_from_name(s)
+                            : tsf_compression_from_name(s);
     if (code < 0) return -EINVAL;
     const SeriesSchema *ss = schema_get_series(engine_schema(fs->engine), n->device, n->name);
     if (ss) {
