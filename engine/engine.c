@@ -792,8 +792,8 @@ int64_t engine_partition_sealed_at(Engine *e, const char *sgname, int64_t partit
 
 static bool proc_has_data(const TsFileProc *proc)
 {
-    return proc && (proc->res.n > 0 || (proc->working && proc->working->points > 0) ||
-                    proc->flushing.length > 0);
+    return proc &&
+           (proc->res.n > 0 || (proc->working && proc->working->points > 0) || proc->flushing.length > 0);
 }
 
 static bool partition_has_data(const Partition *p)
@@ -871,7 +871,8 @@ int engine_partition_devices(Engine *e, const char *sgname, int64_t partition, c
         pthread_mutex_lock(&sg->lock);
         Partition *p = eng_partition(e, sg, partition, false);
         if (p) {
-            for (guint i = 0; i < p->closed->len; i++) add_res_devices(set, &((ClosedFile *)p->closed->pdata[i])->res);
+            for (guint i = 0; i < p->closed->len; i++)
+                add_res_devices(set, &((ClosedFile *)p->closed->pdata[i])->res);
             for (guint i = 0; i < p->closing->len; i++) add_proc_devices(set, p->closing->pdata[i]);
             add_proc_devices(set, p->seq);
             add_proc_devices(set, p->unseq);
@@ -884,7 +885,7 @@ int engine_partition_devices(Engine *e, const char *sgname, int64_t partition, c
         pthread_mutex_unlock(&sg->lock);
     }
     g_hash_table_destroy(set);
-    qsort(out->pdata, out->len, sizeof(gpointer), cmp_str);
+    if (out->len) qsort(out->pdata, out->len, sizeof(gpointer), cmp_str);
     g_ptr_array_add(out, NULL);
     *devices = (char **)g_ptr_array_free(out, FALSE);
     return 0;

@@ -234,15 +234,19 @@ int memtable_snapshot(const MemTable *m, const char *device, const char *name, i
         size_t a = 0, b = s->n;
         while (a < b) {
             size_t mid = a + (b - a) / 2;
-            if (s->times[mid] < lo) a = mid + 1;
-            else b = mid;
+            if (s->times[mid] < lo)
+                a = mid + 1;
+            else
+                b = mid;
         }
         size_t first = a;
         b = s->n;
         while (a < b) {
             size_t mid = a + (b - a) / 2;
-            if (s->times[mid] <= hi) a = mid + 1;
-            else b = mid;
+            if (s->times[mid] <= hi)
+                a = mid + 1;
+            else
+                b = mid;
         }
         size_t n = a - first;
         if (n == 0) return 0;

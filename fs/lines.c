@@ -16,10 +16,12 @@
  *     correctly rounded value of the decimal m * 10^-k, which is exactly what
  *     strtod returns for it: the printed text round-trips.  A cheap screen
  *     (is |x| * 10^k within a few ulps of an integer?) picks the k worth a
- *     division; k = 0..3 are screened at once without branches.  Anything
- *     else (huge, tiny, 16-17 digits) goes through snprintf %.15g / %.16g /
- *     %.17g, taking the first that strtod maps back to x.  Floats do the
- *     same in float arithmetic (k = 0..10, m < 2^24, %.6g..%.9g, strtof).
+ *     division; k = 0..3 are screened at once without branches.  Values in
+ *     [1e-4, 2^53) that need 16 or 17 digits get them from exact 128-bit
+ *     integer arithmetic on the binary mantissa (dbl_digits).  The rest
+ *     (huge, tiny) go through snprintf %.15g / %.16g / %.17g, taking the
+ *     first that strtod maps back to x.  Floats use the fixed path in float
+ *     arithmetic (k = 0..10, m < 2^24), else %.6g..%.9g with strtof.
  *     The exactness argument needs FLT_EVAL_METHOD == 0 (SSE, AArch64);
  *     elsewhere only the printf path is used.
  *   - -0.0 prints "-0", NaN "NaN" (any payload or sign), infinities
@@ -1002,8 +1004,8 @@ static size_t put_special(double x, char *out)
 #define LN_EXACT_DIGITS 1
 typedef unsigned __int128 u128;
 
-/* 5^0 .. 5^20. */
-static const uint64_t POW5[21] = {1ULL,
+/* 5^0 .. 5^22: s reaches 20 for 17 digits of 1e-4, plus 1 for a low guess. */
+static const uint64_t POW5[23] = {1ULL,
                                   5ULL,
                                   25ULL,
                                   125ULL,
@@ -1023,21 +1025,24 @@ static const uint64_t POW5[21] = {1ULL,
                                   762939453125ULL,
                                   3814697265625ULL,
                                   19073486328125ULL,
-                                  95367431640625ULL};
+                                  95367431640625ULL,
+                                  476837158203125ULL,
+                                  2384185791015625ULL};
 
-/* The p-digit decimal D * 10^-s nearest to a = M * 2^E (M in [2^52, 2^53),
- * a in [1e-4, 2^53)), in exact integer arithmetic: a * 10^s is
- * N / 2^sh with N = M * 5^s and sh = -(s + E), so D is N / 2^sh rounded
- * half-even.  It round-trips when it lies within half an ulp of a, i.e.
- * when 2 |D * 2^sh - N| < 5^s (a quarter ulp below a power of two); on
- * equality strtod rounds to the even mantissa, so it holds iff M is even.
- * Returns false when D does not round-trip; *ps may move by one when the
- * estimate of the decimal exponent was off. */
-static bool dbl_digits_p(uint64_t M, int E, int p, int *e10, uint64_t *pd, int *ps)
+/* The p-digit decimal D * 10^-s nearest to a = M * 2^E (M in [2^mb,
+ * 2^(mb+1)), mb = 52 for doubles and 23 for floats, a in [1e-4, 2^53)),
+ * in exact integer arithmetic: a * 10^s is N / 2^sh with N = M * 5^s and
+ * sh = -(s + E), so D is N / 2^sh rounded half-even.  It round-trips when
+ * it lies within half an ulp of a, i.e. when 2 |D * 2^sh - N| < 5^s (a
+ * quarter ulp below a power of two); on equality strtod rounds to the even
+ * mantissa, so it holds iff M is even.  Returns false when D does not
+ * round-trip; *e10 moves by one when the guess of the decimal exponent was
+ * off or the rounding carried into a new digit. */
+static bool digits_p(uint64_t M, int E, int mb, int p, int *e10, uint64_t *pd, int *ps)
 {
     for (int tries = 0; tries < 3; tries++) {
         int s = p - 1 - *e10;
-        if (s < 0 || s > 20) return false;
+        if (s < 0 || s > 22) return false;
         u128 n = (u128)M * POW5[s];
         int sh = -(s + E);
         uint64_t d;
@@ -1063,7 +1068,7 @@ static bool dbl_digits_p(uint64_t M, int E, int p, int *e10, uint64_t *pd, int *
             (*e10)--;
             continue;
         }
-        u128 lhs = diff * (below && M == 1ULL << 52 ? 4 : 2);
+        u128 lhs = diff * (below && M == 1ULL << mb ? 4 : 2);
         if (lhs < POW5[s] || (lhs == POW5[s] && (M & 1) == 0)) {
             *pd = d;
             *ps = s;
@@ -1074,22 +1079,15 @@ static bool dbl_digits_p(uint64_t M, int E, int p, int *e10, uint64_t *pd, int *
     return false;
 }
 
-/* Shortest round-tripping decimal of a in [1e-4, 2^53) that missed the
- * fixed path: 16 or 17 digits (15 below 0.01, where the fixed path's k <=
- * 17 cannot hold 15 digits).  Returns false if even 17 digits fail, which
- * correct rounding rules out; the caller then uses printf. */
-static bool dbl_digits(double a, uint64_t *pd, unsigned *pk)
+/* Shortest round-tripping decimal, p0..pmax digits, of a = M * 2^E. */
+static bool digits_shortest(uint64_t M, int E, int mb, int p0, int pmax, uint64_t *pd, unsigned *pk)
 {
-    uint64_t bits;
-    memcpy(&bits, &a, 8);
-    uint64_t M = (bits & ((1ULL << 52) - 1)) | 1ULL << 52;
-    int E = (int)((bits >> 52) & 0x7ff) - 1075;
-    /* floor(log10(a)) or one less; dbl_digits_p corrects it. */
-    int e10_guess = (int)floor((E + 52) * 0.30102999566398120);
-    for (int p = a < 0.01 ? 15 : 16; p <= 17; p++) {
+    /* floor(log10(a)) or one less; digits_p corrects it. */
+    int e10_guess = (int)floor((E + mb) * 0.30102999566398120);
+    for (int p = p0; p <= pmax; p++) {
         uint64_t d;
         int s, e10 = e10_guess; /* a carry at p digits must not leak into p + 1 */
-        if (dbl_digits_p(M, E, p, &e10, &d, &s)) {
+        if (digits_p(M, E, mb, p, &e10, &d, &s)) {
             while (s > 0 && d % 10 == 0) { /* not expected after the fixed path, but harmless */
                 d /= 10;
                 s--;
@@ -1100,6 +1098,30 @@ static bool dbl_digits(double a, uint64_t *pd, unsigned *pk)
         }
     }
     return false;
+}
+
+/* a in [1e-4, 2^53) that missed the fixed path needs 16 or 17 digits (15
+ * below 0.01, where the fixed path's k <= 17 cannot hold 15 digits).
+ * False if even 17 digits fail, which correct rounding rules out; the
+ * caller then uses printf. */
+static bool dbl_digits(double a, uint64_t *pd, unsigned *pk)
+{
+    uint64_t bits;
+    memcpy(&bits, &a, 8);
+    uint64_t M = (bits & ((1ULL << 52) - 1)) | 1ULL << 52;
+    int E = (int)((bits >> 52) & 0x7ff) - 1075;
+    return digits_shortest(M, E, 52, a < 0.01 ? 15 : 16, 17, pd, pk);
+}
+
+/* A float in [1e-4, 2^24) that missed the fixed path (k <= 10, m < 2^24,
+ * so every decimal of 7 digits) needs 8 or 9. */
+static bool flt_digits(float a, uint64_t *pd, unsigned *pk)
+{
+    uint32_t bits;
+    memcpy(&bits, &a, 4);
+    uint64_t M = (bits & ((1u << 23) - 1)) | 1u << 23;
+    int E = (int)((bits >> 23) & 0xff) - 150;
+    return digits_shortest(M, E, 23, 8, 9, pd, pk);
 }
 
 /* d * 10^-k, k <= 20, d < 10^17: like put_fixed, with the integer part
@@ -1170,6 +1192,14 @@ static size_t double_len(double x)
 static size_t render_float_slow(float x, char *out)
 {
     char buf[40];
+#if LN_EXACT_DIGITS
+    float a = fabsf(x);
+    if (a >= 1e-4f && a < 0x1p24f) {
+        uint64_t d;
+        unsigned k;
+        if (flt_digits(a, &d, &k)) return (size_t)(x < 0) + put_decimal(d, k, out + (x < 0));
+    }
+#endif
     int len = 0;
     for (int prec = 6; prec <= 9; prec++) {
         len = snprintf(buf, sizeof(buf), "%.*g", prec, (double)x);

@@ -291,7 +291,7 @@ char **fs_device_sensors(Tsfs *fs, const char *device)
         }
     }
     pthread_mutex_unlock(&fs->lock);
-    qsort(w.names->pdata, w.names->len, sizeof(gpointer), cmp_strp);
+    if (w.names->len) qsort(w.names->pdata, w.names->len, sizeof(gpointer), cmp_strp);
     g_ptr_array_add(w.names, NULL);
     return (char **)g_ptr_array_free(w.names, FALSE);
 }
@@ -531,7 +531,7 @@ static GPtrArray *tsfile_entries(Tsfs *fs, Node *dir)
 {
     TsfileWalk w = {dir->part, g_ptr_array_new_with_free_func(g_free)};
     engine_foreach_tsfile(fs->engine, dir->sg, collect_tsfile, &w);
-    qsort(w.names->pdata, w.names->len, sizeof(gpointer), cmp_strp);
+    if (w.names->len) qsort(w.names->pdata, w.names->len, sizeof(gpointer), cmp_strp);
     return w.names;
 }
 
@@ -592,7 +592,7 @@ int node_list(Tsfs *fs, Node *dir, NodeListFn fn, void *ctx)
             for (char **p = d; *p; p++) g_ptr_array_add(devs, g_strdup(*p));
             g_strfreev(d);
         }
-        qsort(devs->pdata, devs->len, sizeof(gpointer), cmp_strp);
+        if (devs->len) qsort(devs->pdata, devs->len, sizeof(gpointer), cmp_strp);
         size_t sgl = strlen(dir->sg);
         for (guint i = 0; i < devs->len; i++) {
             const char *rel = (const char *)devs->pdata[i] + sgl + 1;
