@@ -51,6 +51,9 @@ for f in "$TSFS" "$TSFILE"; do
 done
 TSFS_EXE=$(readlink -f "$TSFS")
 
+# the interpreter itself, not a version manager's shim (which costs 0.3 s a call)
+PY=$(python3 -c 'import sys; print(sys.executable)')
+python3() { "$PY" "$@"; }
 T=$(mktemp -d /tmp/tsfs-mount.XXXXXX)
 declare -A LIVE=() # pid of a running tsfs started by this case -> its mount point
 PID=""             # the tsfs of the last mount_fs
@@ -1087,7 +1090,7 @@ t_sigkill() {
         i=0
         while :; do
             i=$((i + 1))
-            echo "$i,$i" >> "$A/k" 2> /dev/null || break
+            { echo "$i,$i" >> "$A/k"; } 2> /dev/null || break
             echo "$i" >> "$CD/acked"
         done
     ) &
