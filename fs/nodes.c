@@ -9,8 +9,8 @@
  *   <view>/<dev>.csv        the device view
  *   /<sg>/<part>/.tsfiles/  the closed TsFiles of a sealed partition
  *
- * A node is created the first time the kernel looks its path up and lives
- * while the kernel or a handle refers to it.  Its inode number is a hash
+ * A node is created the first time its path is looked up or listed and
+ * lives until unmount (see maybe_drop).  Its inode number is a hash
  * of its canonical key (kind, view, names), so it is the same across
  * remounts and distinct between aliases; a collision (never seen in
  * practice) probes to the next free number.
@@ -132,12 +132,14 @@ static Node *node_intern(Tsfs *fs, NodeKind kind, const char *sg, bool in_part, 
     return n;
 }
 
+/* Nodes are never freed while mounted: request handlers use node pointers
+ * after the table lock is released, and the kernel's FORGET of an inode
+ * can race with a new LOOKUP of the same name.  A node is a few hundred
+ * bytes per path ever seen; counts are kept for the record. */
 static void maybe_drop(Tsfs *fs, Node *n)
 {
-    if (n->kind == N_ROOT || n->nlookup > 0 || n->refs > 0) return;
-    g_hash_table_remove(fs->nodes_by_ino, &n->ino);
-    g_hash_table_remove(fs->nodes_by_key, n->key);
-    node_free(n);
+    (void)fs;
+    (void)n;
 }
 
 void node_ref_lookup(Tsfs *fs, Node *n)

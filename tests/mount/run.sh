@@ -51,9 +51,10 @@ for f in "$TSFS" "$TSFILE"; do
 done
 TSFS_EXE=$(readlink -f "$TSFS")
 
-# the interpreter itself, not a version manager's shim (which costs 0.3 s a call)
+# the interpreter itself, not a version manager's shim, and without site
+# initialisation: it runs a hundred snippets
 PY=$(python3 -c 'import sys; print(sys.executable)')
-python3() { "$PY" "$@"; }
+python3() { "$PY" -S "$@"; }
 T=$(mktemp -d /tmp/tsfs-mount.XXXXXX)
 declare -A LIVE=() # pid of a running tsfs started by this case -> its mount point
 PID=""             # the tsfs of the last mount_fs
