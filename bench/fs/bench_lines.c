@@ -10,7 +10,7 @@
  *     and the magnitude random per point (a worst case for branch
  *     prediction; a real series repeats its shape).  Goal: over 30 M/s;
  *   - random: uniform doubles in [0, 1000) with all 53 bits random, which
- *     mostly need 16-17 digits and take the printf fallback;
+ *     need 16-17 digits (the exact-digits path, not the fixed one);
  * then ln_value_len over the fixed values (the st_size bookkeeping), and
  * parsing the fixed lines back (time + DOUBLE value, the write path).
  * Times are CPU time of this thread, so other load on the machine skews
