@@ -12,7 +12,7 @@
  * the engine flushes every memtable and closes the WAL, and the process
  * exits 0 only if all of that reached the disk.
  */
-#define FUSE_USE_VERSION 34
+#define FUSE_USE_VERSION 312
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse_lowlevel.h>

@@ -15,7 +15,7 @@
  * remounts and distinct between aliases; a collision (never seen in
  * practice) probes to the next free number.
  */
-#define FUSE_USE_VERSION 34
+#define FUSE_USE_VERSION 312
 #include <errno.h>
 #include <fuse_lowlevel.h>
 #include <stdio.h>

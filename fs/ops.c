@@ -9,7 +9,7 @@
  * change, so their nodes get long timeouts and use the page cache; when
  * one is unsealed its cached inodes are invalidated.
  */
-#define FUSE_USE_VERSION 34
+#define FUSE_USE_VERSION 312
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
