@@ -254,14 +254,17 @@ static int finish_close(Engine *e, TsFileProc *proc)
         cf->path = strdup(proc->path);
         cf->sequence = proc->sequence;
         cf->version = proc->version;
-        cf->res = proc->res;
-        resource_init(&proc->res);
+        /* a copy: queries and listings still read proc->res under the
+         * storage group lock until the file leaves the closing list below */
+        resource_init(&cf->res);
+        for (size_t i = 0; i < proc->res.n && rc == 0; i++)
+            rc = resource_update(&cf->res, proc->res.dev[i].device, proc->res.dev[i].start, proc->res.dev[i].end);
         mods_init(&cf->mods);
         if (proc->next_mt_id > proc->first_mt_id) {
             cf->res.min_plan = (int64_t)proc->first_mt_id;
             cf->res.max_plan = (int64_t)proc->next_mt_id - 1;
         }
-        rc = cf->path ? resource_write(&cf->res, cf->path) : -ENOMEM;
+        if (rc == 0) rc = cf->path ? resource_write(&cf->res, cf->path) : -ENOMEM;
     }
     if (rc) {
         eng_set_error(e, rc);

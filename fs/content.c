@@ -557,6 +557,20 @@ Version *content_version(Tsfs *fs, Node *n, int *err)
     return v;
 }
 
+bool content_cached(Tsfs *fs, Node *n, uint64_t *size, int64_t *mtime)
+{
+    Cache *c = fs->content;
+    pthread_mutex_lock(&c->lock);
+    CacheEntry *ce = g_hash_table_lookup(c->versions, n->key);
+    bool found = ce && ce->v;
+    if (found) {
+        *size = ce->v->size;
+        *mtime = ce->v->mtime;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return found;
+}
+
 bool content_has_data(Tsfs *fs, Node *n)
 {
     Cache *c = fs->content;

@@ -84,7 +84,17 @@ static void set_time(struct stat *st, int64_t ms)
     st->st_ctim = st->st_mtim;
 }
 
+/* cheap: for a live file, the last known size instead of a fresh one (a
+ * lookup reply: with attribute timeout 0 every stat asks getattr again,
+ * and direct I/O reads do not depend on the kernel's idea of the size) */
+static int node_stat_mode(Tsfs *fs, Node *n, struct stat *st, bool *sealed_out, bool cheap);
+
 static int node_stat(Tsfs *fs, Node *n, struct stat *st, bool *sealed_out)
+{
+    return node_stat_mode(fs, n, st, sealed_out, false);
+}
+
+static int node_stat_mode(Tsfs *fs, Node *n, struct stat *st, bool *sealed_out, bool cheap)
 {
     memset(st, 0, sizeof(*st));
     st->st_ino = n->ino;
@@ -114,6 +124,13 @@ static int node_stat(Tsfs *fs, Node *n, struct stat *st, bool *sealed_out)
         st->st_mode = S_IFREG | 0444;
         st->st_size = real.st_size;
         set_time(st, mtime);
+    } else if (cheap && !sealed) {
+        uint64_t size = 0;
+        int64_t mt = fs->mount_time;
+        content_cached(fs, n, &size, &mt);
+        st->st_mode = S_IFREG | 0644;
+        st->st_size = (off_t)size;
+        set_time(st, mt);
     } else {
         int err;
         Version *v = content_version(fs, n, &err);
@@ -137,7 +154,7 @@ static void reply_entry(fuse_req_t req, Tsfs *fs, Node *n)
     struct fuse_entry_param e;
     memset(&e, 0, sizeof e);
     bool sealed;
-    int rc = node_stat(fs, n, &e.attr, &sealed);
+    int rc = node_stat_mode(fs, n, &e.attr, &sealed, true);
     if (rc) {
         fuse_reply_err(req, -rc);
         return;
@@ -691,7 +708,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
     struct fuse_entry_param e;
     memset(&e, 0, sizeof e);
     bool sealed;
-    rc = node_stat(fs, n, &e.attr, &sealed);
+    rc = node_stat_mode(fs, n, &e.attr, &sealed, true);
     if (rc) {
         handle_free(fs, h);
         fuse_reply_err(req, -rc);

@@ -155,6 +155,10 @@ void content_free(Tsfs *fs);
  * and *err. */
 Version *content_version(Tsfs *fs, Node *n, int *err);
 void version_unref(Version *v);
+/* The size of the last version made of a node, whatever changed since
+ * (for lookup replies, which the kernel does not show to stat with an
+ * attribute timeout of 0); false when none was made. */
+bool content_cached(Tsfs *fs, Node *n, uint64_t *size, int64_t *mtime);
 /* Forgets what is cached about a partition (it was unsealed). */
 void content_forget_partition(Tsfs *fs, const char *sg, int64_t part);
 /* Whether a sensor has points in the node's view (cheap, cached). */
