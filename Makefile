@@ -139,8 +139,9 @@ format-check:
 	clang-format --dry-run --Werror format/*.[ch] engine/*.[ch] fs/*.[ch] tools/tsfile/*.[ch] tests/*/*.c bench/*/*.c
 
 PREFIX ?= /usr/local
-install: all
+install: $(BUILD)/tsfs $(BUILD)/tsfile
 	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BUILD)/tsfs $(DESTDIR)$(PREFIX)/bin/tsfs
 	install -m 755 $(BUILD)/tsfile $(DESTDIR)$(PREFIX)/bin/tsfile
 
 clean:
