@@ -4,8 +4,8 @@
  * and calls the engine, content.c, writes.c or xattrs.c.
  *
  * Caching: live files (all/, open partitions, every .csv) are direct I/O
- * with zero attribute and entry timeouts, so every stat and read reaches
- * us and sees the engine's present state.  Sealed partitions never
+ * with a zero attribute timeout, so every stat and read reaches us and sees
+ * the engine's present state; their names are cached for a second.  Sealed partitions never
  * change, so their nodes get long timeouts and use the page cache; when
  * one is unsealed its cached inodes are invalidated.
  */
@@ -24,6 +24,7 @@
 #include "tsfs.h"
 
 #define SEALED_TIMEOUT 60.0
+#define LIVE_ENTRY_TIMEOUT 1.0
 #define SKIP_AHEAD     (8u << 20) /* render forward rather than restart below this */
 #define WINDOW         (1u << 20) /* bytes of the last reply a handle keeps for re-reads */
 
@@ -161,7 +162,11 @@ static void reply_entry(fuse_req_t req, Tsfs *fs, Node *n)
     }
     e.ino = n->ino;
     e.generation = 1;
-    e.attr_timeout = e.entry_timeout = timeout_of(sealed);
+    e.attr_timeout = timeout_of(sealed);
+    /* names of live nodes are kept a little: each echo >> would otherwise
+     * look up every directory of its path again; names that vanish without
+     * an unlink (deleted data) linger at most this long */
+    e.entry_timeout = sealed ? SEALED_TIMEOUT : LIVE_ENTRY_TIMEOUT;
     node_ref_lookup(fs, n);
     if (fuse_reply_entry(req, &e) != 0) node_forget(fs, n->ino, 1);
 }
