@@ -23,10 +23,10 @@
 #include "query.h"
 #include "tsfs.h"
 
-#define SEALED_TIMEOUT 60.0
+#define SEALED_TIMEOUT     60.0
 #define LIVE_ENTRY_TIMEOUT 1.0
-#define SKIP_AHEAD     (8u << 20) /* render forward rather than restart below this */
-#define WINDOW         (1u << 20) /* bytes of the last reply a handle keeps for re-reads */
+#define SKIP_AHEAD         (8u << 20) /* render forward rather than restart below this */
+#define WINDOW             (1u << 20) /* bytes of the last reply a handle keeps for re-reads */
 
 static Tsfs *FS(fuse_req_t req)
 {
@@ -798,28 +798,30 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
         free(buf);
         return;
     }
-    pthread_mutex_lock(&h->mu);
-    if (size > h->win_len && (!h->win || size > WINDOW)) {
-        /* the reply buffer doubles as the window: sized to the largest read */
-    }
     char *buf = malloc(size ? size : 1);
-    ssize_t r = buf ? read_version(fs, h, buf, size, (uint64_t)off) : -ENOMEM;
-    if (r >= 0) {
-        /* keep this reply for a re-read of the same bytes */
-        if (r > 0 && (size_t)r <= WINDOW) {
-            free(h->win);
-            h->win = buf;
+    if (!buf) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    pthread_mutex_lock(&h->mu);
+    ssize_t r = read_version(fs, h, buf, size, (uint64_t)off);
+    if (r > 0 && (size_t)r <= WINDOW) {
+        /* a copy of this reply for a re-read of the same bytes */
+        char *w = realloc(h->win, (size_t)r);
+        if (w) {
+            memcpy(w, buf, (size_t)r);
+            h->win = w;
             h->win_off = (uint64_t)off;
             h->win_len = (size_t)r;
-            buf = NULL;
-            fuse_reply_buf(req, h->win, (size_t)r);
-        } else {
-            fuse_reply_buf(req, buf, (size_t)r);
         }
-    } else {
-        fuse_reply_err(req, (int)-r);
     }
+    /* unlocked before replying: once the reply is out the reader may close
+     * the file, and its release frees the handle */
     pthread_mutex_unlock(&h->mu);
+    if (r >= 0)
+        fuse_reply_buf(req, buf, (size_t)r);
+    else
+        fuse_reply_err(req, (int)-r);
     free(buf);
 }
 
