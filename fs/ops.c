@@ -101,7 +101,7 @@ static int node_stat_mode(Tsfs *fs, Node *n, struct stat *st, bool *sealed_out, 
     st->st_ino = n->ino;
     st->st_uid = fs->uid;
     st->st_gid = fs->gid;
-    st->st_blksize = 128 * 1024;
+    st->st_blksize = 1024 * 1024; /* cat and cp read this much at a time: fewer round trips */
     bool sealed = n->in_part && node_sealed(fs, n);
     if (sealed_out) *sealed_out = sealed;
     int64_t mtime = sealed ? engine_partition_sealed_at(fs->engine, n->sg, n->part) : fs->mount_time;
