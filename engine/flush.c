@@ -258,7 +258,8 @@ static int finish_close(Engine *e, TsFileProc *proc)
          * storage group lock until the file leaves the closing list below */
         resource_init(&cf->res);
         for (size_t i = 0; i < proc->res.n && rc == 0; i++)
-            rc = resource_update(&cf->res, proc->res.dev[i].device, proc->res.dev[i].start, proc->res.dev[i].end);
+            rc = resource_update(&cf->res, proc->res.dev[i].device, proc->res.dev[i].start,
+                                 proc->res.dev[i].end);
         mods_init(&cf->mods);
         if (proc->next_mt_id > proc->first_mt_id) {
             cf->res.min_plan = (int64_t)proc->first_mt_id;
