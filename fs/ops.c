@@ -33,6 +33,15 @@ static Tsfs *FS(fuse_req_t req)
     return fuse_req_userdata(req);
 }
 
+/* The node of a request's inode; when it is unknown, ENOENT is replied and
+ * NULL returned. */
+static Node *req_node(fuse_req_t req, fuse_ino_t ino)
+{
+    Node *n = node_get(FS(req), ino);
+    if (!n) fuse_reply_err(req, ENOENT);
+    return n;
+}
+
 /* ---- attributes -------------------------------------------------------------------- */
 
 static bool node_is_dir(const Node *n)
@@ -174,11 +183,8 @@ static void reply_entry(fuse_req_t req, Tsfs *fs, Node *n)
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     Tsfs *fs = FS(req);
-    Node *p = node_get(fs, parent), *n;
-    if (!p) {
-        fuse_reply_err(req, ENOENT);
-        return;
-    }
+    Node *p = req_node(req, parent), *n;
+    if (!p) return;
     int rc = node_lookup(fs, p, name, &n);
     if (rc) {
         fuse_reply_err(req, -rc);
@@ -203,11 +209,8 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
     (void)fi;
     Tsfs *fs = FS(req);
-    Node *n = node_get(fs, ino);
-    if (!n) {
-        fuse_reply_err(req, ENOENT);
-        return;
-    }
+    Node *n = req_node(req, ino);
+    if (!n) return;
     struct stat st;
     bool sealed;
     int rc = node_stat(fs, n, &st, &sealed);
@@ -302,11 +305,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 {
     (void)fi;
     Tsfs *fs = FS(req);
-    Node *n = node_get(fs, ino);
-    if (!n) {
-        fuse_reply_err(req, ENOENT);
-        return;
-    }
+    Node *n = req_node(req, ino);
+    if (!n) return;
     struct stat cur;
     bool sealed;
     int rc = node_stat(fs, n, &cur, &sealed);
@@ -346,11 +346,8 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 {
     (void)mode;
     Tsfs *fs = FS(req);
-    Node *p = node_get(fs, parent), *n;
-    if (!p) {
-        fuse_reply_err(req, ENOENT);
-        return;
-    }
+    Node *p = req_node(req, parent), *n;
+    if (!p) return;
     int rc;
     if (p->kind == N_ROOT) {
         rc = engine_create_sg(fs->engine, name);
@@ -423,11 +420,8 @@ static void any_series(void *ctx, const char *name, NodeKind kind)
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     Tsfs *fs = FS(req);
-    Node *p = node_get(fs, parent), *n;
-    if (!p) {
-        fuse_reply_err(req, ENOENT);
-        return;
-    }
+    Node *p = req_node(req, parent), *n;
+    if (!p) return;
     int rc = node_lookup(fs, p, name, &n);
     if (rc == 0 && n->in_part && node_sealed(fs, n)) rc = -EROFS;
     if (rc == 0) {
@@ -658,12 +652,9 @@ static int open_node(Tsfs *fs, Node *n, struct fuse_file_info *fi, Handle **out)
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     Tsfs *fs = FS(req);
-    Node *n = node_get(fs, ino);
+    Node *n = req_node(req, ino);
     Handle *h;
-    if (!n) {
-        fuse_reply_err(req, ENOENT);
-        return;
-    }
+    if (!n) return;
     int rc = open_node(fs, n, fi, &h);
     if (rc) {
         fuse_reply_err(req, -rc);
@@ -677,11 +668,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 {
     (void)mode;
     Tsfs *fs = FS(req);
-    Node *p = node_get(fs, parent), *n;
-    if (!p) {
-        fuse_reply_err(req, ENOENT);
-        return;
-    }
+    Node *p = req_node(req, parent), *n;
+    if (!p) return;
     int rc = 0;
     if (p->kind != N_DEVICE) {
         size_t nl = strlen(name);
@@ -865,11 +853,8 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     Tsfs *fs = FS(req);
-    Node *p = node_get(fs, parent), *n;
-    if (!p) {
-        fuse_reply_err(req, ENOENT);
-        return;
-    }
+    Node *p = req_node(req, parent), *n;
+    if (!p) return;
     int rc = node_lookup(fs, p, name, &n);
     if (rc == 0 && (n->kind == N_TSFILE || (n->in_part && node_sealed(fs, n)))) rc = -EROFS;
     if (rc == 0) {
@@ -970,12 +955,10 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
     fuse_reply_err(req, -rc);
 }
 
-static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+/* getxattr and listxattr answer the same way: a size probe, the bytes, or
+ * an error; buf is freed. */
+static void reply_xattr_value(fuse_req_t req, int rc, char *buf, size_t size)
 {
-    Tsfs *fs = FS(req);
-    Node *n = node_get(fs, ino);
-    char *buf = size ? malloc(size) : NULL;
-    int rc = n ? xattr_get(fs, n, name, buf, size) : -ENOENT;
     if (rc < 0)
         fuse_reply_err(req, -rc);
     else if (size == 0)
@@ -985,19 +968,20 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
     free(buf);
 }
 
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+    Tsfs *fs = FS(req);
+    Node *n = node_get(fs, ino);
+    char *buf = size ? malloc(size) : NULL;
+    reply_xattr_value(req, n ? xattr_get(fs, n, name, buf, size) : -ENOENT, buf, size);
+}
+
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
     Tsfs *fs = FS(req);
     Node *n = node_get(fs, ino);
     char *buf = size ? malloc(size) : NULL;
-    int rc = n ? xattr_list(fs, n, buf, size) : -ENOENT;
-    if (rc < 0)
-        fuse_reply_err(req, -rc);
-    else if (size == 0)
-        fuse_reply_xattr(req, (size_t)rc);
-    else
-        fuse_reply_buf(req, buf, (size_t)rc);
-    free(buf);
+    reply_xattr_value(req, n ? xattr_list(fs, n, buf, size) : -ENOENT, buf, size);
 }
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
