@@ -11,7 +11,8 @@
 # Seeds: fuzz_reader gets the golden TsFiles under 100 KB plus the damaged
 # ones of golden/invalid/ ($GOLDEN_DIR, default ../shared/golden from the
 # repository root); fuzz_decoders gets streams written by our own encoders
-# (gen_seeds.c).  Prints per target "fuzz <target>: <execs> executions,
+# (gen_seeds.c); fuzz_lines (fs/lines.c: what users write into the mount)
+# gets a few lines of each kind.  Prints per target "fuzz <target>: <execs> executions,
 # <n> findings" and exits non-zero when any target found something.
 # Environment: FUZZ_TARGETS (default "fuzz_reader fuzz_decoders"),
 # FUZZ_CC (default clang), FUZZ_ARGS (extra libFuzzer flags).
@@ -26,7 +27,7 @@ cd "$root"
 out=build-fuzz
 golden=${GOLDEN_DIR:-../shared/golden}
 cc=${FUZZ_CC:-clang}
-targets=${FUZZ_TARGETS:-"fuzz_reader fuzz_decoders"}
+targets=${FUZZ_TARGETS:-"fuzz_reader fuzz_decoders fuzz_lines"}
 pkgs="glib-2.0 zlib snappy liblz4 libzstd liblzma"
 
 common="-g -O1 -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iformat $(pkg-config --cflags $pkgs)"
@@ -51,8 +52,11 @@ for p in "${pids[@]}"; do wait "$p" || fail=1; done
 [ $fail -eq 0 ] || { echo "fuzz: library build failed" >&2; exit 1; }
 
 for t in $targets; do
+    srcs=("tests/fuzz/$t.c")
+    # the line parser and renderer of the filesystem (fs/lines.c needs only format/types)
+    [ "$t" = fuzz_lines ] && srcs+=(fs/lines.c -Ifs)
     # shellcheck disable=SC2086
-    $cc $common -Werror -fsanitize=fuzzer,$san "tests/fuzz/$t.c" "${objs[@]}" $libs -o "$out/$t"
+    $cc $common -Werror -fsanitize=fuzzer,$san "${srcs[@]}" "${objs[@]}" $libs -o "$out/$t"
 done
 
 # ---- seeds -----------------------------------------------------------------
@@ -77,6 +81,18 @@ seed_decoders() {
     "$out/gen_seeds" "$dir" >/dev/null
 }
 
+seed_lines() {
+    local dir=$1 i=0 l
+    # a type byte then a line: times, numbers, text with escapes, CSV records
+    for l in '\x041700000000000,21.5' '\x042026-11-22T10:00:00.5+08:00' '\x040.1' '\x04-1e+300' \
+        '\x04NaN' '\x03-Infinity' '\x012147483647' '\x02-9223372036854775808' '\x00TRUE' \
+        '\x05a\\\\b\\nc' '\x070x00ff' '\x082026-02-28' '\x05Time,a,"b ""q""",c\r\n1,2,,3\n'; do
+        # shellcheck disable=SC2059
+        printf "$l" > "$dir/seed-$i"
+        i=$((i + 1))
+    done
+}
+
 # ---- run -------------------------------------------------------------------
 status=0
 for t in $targets; do
@@ -87,6 +103,7 @@ for t in $targets; do
     case $t in
         fuzz_reader) seed_reader "$corpus"; extra+=(-max_len=131072) ;;
         fuzz_decoders) seed_decoders "$corpus" ;;
+        fuzz_lines) seed_lines "$corpus" ;;
     esac
     before=$(find "$arts" -type f | wc -l)
     rc=0
