@@ -99,7 +99,13 @@ $(BUILD)/bench-passthrough: $(FSBENCH_PT_OBJ)
 $(BUILD)/bench-gen-csv: $(FSBENCH_GEN_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^
 
--include $(FSBENCH_PT_OBJ:.o=.d) $(FSBENCH_GEN_OBJ:.o=.d)
+# rendering and parsing of lines (fs/lines.c) alone, without FUSE
+LBENCH_OBJ := $(BUILD)/bench/fs/bench_lines.o
+$(LBENCH_OBJ): CFLAGS += -Ifs
+$(BUILD)/bench-lines: $(LBENCH_OBJ) $(BUILD)/fs/lines.o $(LIBFORMAT)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+-include $(FSBENCH_PT_OBJ:.o=.d) $(FSBENCH_GEN_OBJ:.o=.d) $(LBENCH_OBJ:.o=.d)
 
 # Unit tests (criterion) then the command-line tests (shell, driving build/tsfile).
 test: all
@@ -127,8 +133,9 @@ check:
 fuzz:
 	tests/fuzz/run.sh $(SECONDS)
 
-bench: $(BUILD)/bench-format $(BUILD)/bench-engine $(BUILD)/bench-query $(FSBENCH_BIN)
+bench: $(BUILD)/bench-format $(BUILD)/bench-engine $(BUILD)/bench-query $(FSBENCH_BIN) $(BUILD)/bench-lines
 	bench/run.sh $(BUILD)
+	$(BUILD)/bench-lines
 	bench/fs/run.sh $(BUILD)
 
 # The main job: mount ./data on ./mnt in the foreground with demo data (Ctrl-C unmounts).
