@@ -456,8 +456,7 @@ static char **view_columns(Tsfs *fs, Node *n, size_t *ncols)
             probe.part = n->part;
             probe.device = n->device;
             probe.name = *p;
-            char *key =
-                g_strdup_printf("%d|%s|p%lld|%s|%s", (int)N_SENSOR, n->sg, (long long)n->part, n->device, *p);
+            char *key = node_key_of(N_SENSOR, n->sg, true, n->part, n->device, *p);
             probe.key = key;
             bool has = content_has_data(fs, &probe);
             g_free(key);

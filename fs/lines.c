@@ -539,19 +539,52 @@ static bool num_decompose(const char *s, size_t n, bool *neg, uint64_t *pm, int 
     return true;
 }
 
-static int parse_double(const char *s, size_t n, double *out, const char **why)
+/* What parse_double and parse_float check first: 0 for a finite number
+ * still to convert (*neg set), 1 for NaN or an infinity (in *special), or
+ * -EINVAL. */
+static int float_prelude(const char *s, size_t n, bool *neg, double *special, const char **why)
 {
     if (n > NUM_MAX_LEN) {
         *why = "too long";
         return -EINVAL;
     }
     NumKind k = num_classify(s, n);
-    bool neg = n > 0 && s[0] == '-';
+    *neg = n > 0 && s[0] == '-';
     switch (k) {
     case NUM_BAD: *why = n == 0 ? "empty value" : "bad number"; return -EINVAL;
-    case NUM_NAN: *out = neg ? -NAN : NAN; return 0;
-    case NUM_INF: *out = neg ? -INFINITY : INFINITY; return 0;
-    default: break;
+    case NUM_NAN: *special = *neg ? -NAN : NAN; return 1;
+    case NUM_INF: *special = *neg ? -INFINITY : INFINITY; return 1;
+    default: return 0;
+    }
+}
+
+/* s[0..n) as a C string in buf (n <= NUM_MAX_LEN), for strtod/strtof. */
+static const char *num_cstr(const char *s, size_t n, char *buf)
+{
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    return buf;
+}
+
+/* Whether a strtod/strtof result is refused: trailing bytes or overflow. */
+static bool float_result(double x, bool whole, const char **why)
+{
+    if (!whole)
+        *why = "bad number";
+    else if (isinf(x))
+        *why = "out of range";
+    return !whole || isinf(x);
+}
+
+static int parse_double(const char *s, size_t n, double *out, const char **why)
+{
+    bool neg;
+    double special;
+    int rc = float_prelude(s, n, &neg, &special, why);
+    if (rc < 0) return rc;
+    if (rc == 1) {
+        *out = special;
+        return 0;
     }
     uint64_t m;
     int e;
@@ -568,35 +601,22 @@ static int parse_double(const char *s, size_t n, double *out, const char **why)
         }
     }
     char buf[NUM_MAX_LEN + 1];
-    memcpy(buf, s, n);
-    buf[n] = 0;
     char *end;
-    double x = strtod(buf, &end);
-    if (end != buf + n) {
-        *why = "bad number";
-        return -EINVAL;
-    }
-    if (isinf(x)) {
-        *why = "out of range";
-        return -EINVAL;
-    }
+    double x = strtod(num_cstr(s, n, buf), &end);
+    if (float_result(x, end == buf + n, why)) return -EINVAL;
     *out = x;
     return 0;
 }
 
 static int parse_float(const char *s, size_t n, float *out, const char **why)
 {
-    if (n > NUM_MAX_LEN) {
-        *why = "too long";
-        return -EINVAL;
-    }
-    NumKind k = num_classify(s, n);
-    bool neg = n > 0 && s[0] == '-';
-    switch (k) {
-    case NUM_BAD: *why = n == 0 ? "empty value" : "bad number"; return -EINVAL;
-    case NUM_NAN: *out = neg ? -NAN : NAN; return 0;
-    case NUM_INF: *out = neg ? -INFINITY : INFINITY; return 0;
-    default: break;
+    bool neg;
+    double special;
+    int rc = float_prelude(s, n, &neg, &special, why);
+    if (rc < 0) return rc;
+    if (rc == 1) {
+        *out = (float)special;
+        return 0;
     }
     uint64_t m;
     int e;
@@ -613,18 +633,9 @@ static int parse_float(const char *s, size_t n, float *out, const char **why)
         }
     }
     char buf[NUM_MAX_LEN + 1];
-    memcpy(buf, s, n);
-    buf[n] = 0;
     char *end;
-    float x = strtof(buf, &end);
-    if (end != buf + n) {
-        *why = "bad number";
-        return -EINVAL;
-    }
-    if (isinf(x)) {
-        *why = "out of range";
-        return -EINVAL;
-    }
+    float x = strtof(num_cstr(s, n, buf), &end);
+    if (float_result(x, end == buf + n, why)) return -EINVAL;
     *out = x;
     return 0;
 }

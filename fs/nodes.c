@@ -100,12 +100,18 @@ static uint64_t key_hash(const char *s)
     return h;
 }
 
+char *node_key_of(NodeKind kind, const char *sg, bool in_part, int64_t part, const char *device,
+                  const char *name)
+{
+    return g_strdup_printf("%d|%s|%s%lld|%s|%s", (int)kind, sg ? sg : "", in_part ? "p" : "all",
+                           (long long)(in_part ? part : 0), device ? device : "", name ? name : "");
+}
+
 /* The node for a key, made if new (caller holds fs->lock). */
 static Node *node_intern(Tsfs *fs, NodeKind kind, const char *sg, bool in_part, int64_t part,
                          const char *device, const char *name)
 {
-    char *key = g_strdup_printf("%d|%s|%s%lld|%s|%s", (int)kind, sg ? sg : "", in_part ? "p" : "all",
-                                (long long)(in_part ? part : 0), device ? device : "", name ? name : "");
+    char *key = node_key_of(kind, sg, in_part, part, device, name);
     Node *n = g_hash_table_lookup(fs->nodes_by_key, key);
     if (n) {
         g_free(key);
@@ -410,8 +416,7 @@ void node_mark_removed(Tsfs *fs, Node *n)
 static Node *ghost(Tsfs *fs, NodeKind kind, const char *sg, bool in_part, int64_t part, const char *device,
                    const char *leaf)
 {
-    char *key = g_strdup_printf("%d|%s|%s%lld|%s|%s", (int)kind, sg ? sg : "", in_part ? "p" : "all",
-                                (long long)(in_part ? part : 0), device ? device : "", leaf ? leaf : "");
+    char *key = node_key_of(kind, sg, in_part, part, device, leaf);
     pthread_mutex_lock(&fs->lock);
     Node *n = g_hash_table_lookup(fs->nodes_by_key, key);
     if (n && (!n->shown || n->removed)) n = NULL;

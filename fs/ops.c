@@ -51,7 +51,6 @@ static bool node_is_dir(const Node *n)
 
 typedef struct TsfileFind {
     const char *name;
-    size_t base_len;
     char *path;
 } TsfileFind;
 
@@ -71,7 +70,7 @@ static void find_tsfile(void *ctx, const char *path, bool sequence, int64_t part
 /* The real path of a .tsfiles entry (g_free it), or NULL. */
 static char *tsfile_path(Tsfs *fs, Node *n)
 {
-    TsfileFind f = {n->name, 0, NULL};
+    TsfileFind f = {n->name, NULL};
     engine_foreach_tsfile(fs->engine, n->sg, find_tsfile, &f);
     return f.path;
 }
@@ -597,11 +596,6 @@ static void handle_free(Tsfs *fs, Handle *h)
     free(h);
 }
 
-static bool view_has_data(Tsfs *fs, Node *n)
-{
-    return content_has_data(fs, n);
-}
-
 static int open_node(Tsfs *fs, Node *n, struct fuse_file_info *fi, Handle **out)
 {
     int acc = fi->flags & O_ACCMODE;
@@ -612,7 +606,7 @@ static int open_node(Tsfs *fs, Node *n, struct fuse_file_info *fi, Handle **out)
     if (sealed && (writing || (fi->flags & O_TRUNC))) return -EROFS;
     if (n->kind == N_CSV && (fi->flags & O_TRUNC)) return -EPERM;
     /* ">" never erases: O_TRUNC on a sensor holding data in this view */
-    if (n->kind == N_SENSOR && (fi->flags & O_TRUNC) && view_has_data(fs, n)) return -EPERM;
+    if (n->kind == N_SENSOR && (fi->flags & O_TRUNC) && content_has_data(fs, n)) return -EPERM;
     Handle *h = calloc(1, sizeof(*h));
     if (!h) return -ENOMEM;
     pthread_mutex_init(&h->mu, NULL);

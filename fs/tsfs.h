@@ -91,6 +91,10 @@ typedef struct Node {
 } Node;
 
 void nodes_init(Tsfs *fs);
+/* The canonical key of a node (g_free it): its identity in caches and the
+ * source of its inode number. */
+char *node_key_of(NodeKind kind, const char *sg, bool in_part, int64_t part, const char *device,
+                  const char *name);
 void nodes_free(Tsfs *fs);
 /* The node of an inode number (NULL when unknown). */
 Node *node_get(Tsfs *fs, uint64_t ino);

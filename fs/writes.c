@@ -218,7 +218,6 @@ static int sensor_line(WriteState *w, const char *line, size_t n, const char **w
         if (ln_parse_time(ts, tn, &t, &twhy) == 0) {
             timed = true;
             v = comma + 1;
-            vn = m - tn - 1 - (size_t)(ts - p);
             vn = (size_t)(p + m - v);
         } else {
             sensor_type(w, p, m);
@@ -232,7 +231,7 @@ static int sensor_line(WriteState *w, const char *line, size_t n, const char **w
         v = p;
         vn = m;
     }
-    sensor_type(w, timed ? v : p, timed ? (size_t)(p + m - v) : m);
+    sensor_type(w, v, vn);
     if (!is_text(w->type)) trim(&v, &vn);
     if (!timed) t = bare_stamp(w);
     if (t < w->lo || t > w->hi) {

@@ -200,7 +200,7 @@ static int set_sensor(Tsfs *fs, Node *n, const char *name, const char *v, size_t
 int xattr_set(Tsfs *fs, Node *n, const char *name, const char *value, size_t size)
 {
     if (n->kind == N_SG) {
-        if (strcmp(name, A_TTL) != 0) return strncmp(name, "user.", 5) == 0 ? -ENOTSUP : -ENOTSUP;
+        if (strcmp(name, A_TTL) != 0) return -ENOTSUP;
         int64_t ms;
         int rc = parse_ttl(value, size, &ms);
         if (rc) return rc;
