@@ -39,7 +39,7 @@ LIBFORMAT := $(BUILD)/libtsfformat.a
 LIBENGINE := $(BUILD)/libtsfengine.a
 LIBFS     := $(BUILD)/libtsfs.a
 
-.PHONY: all test asan fuzz bench run check clean format-check install
+.PHONY: all test asan valgrind fuzz bench run check clean format-check install crash load
 all: $(LIBFORMAT) $(LIBENGINE) $(BUILD)/tsfs $(BUILD)/test-fs $(BUILD)/tsfile $(BUILD)/test-format $(BUILD)/test-engine \
      $(BUILD)/bench-format $(BUILD)/bench-engine $(BUILD)/bench-query
 
@@ -77,7 +77,10 @@ $(BUILD)/bench-engine: $(EBENCH_OBJ) $(LIBENGINE) $(LIBFORMAT)
 $(BUILD)/bench-query: $(QBENCH_OBJ) $(LIBENGINE) $(LIBFORMAT)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tsfile: $(TOOL_OBJ) $(LIBFORMAT)
+# the tool also uses the engine's .resource/.mods code and fs/lines.c (value
+# rendering and parsing; no FUSE in it)
+$(TOOL_OBJ): CFLAGS += -Ifs
+$(BUILD)/tsfile: $(TOOL_OBJ) $(BUILD)/fs/lines.o $(LIBENGINE) $(LIBFORMAT)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/test-format: $(TEST_OBJ) $(LIBFORMAT)
@@ -114,6 +117,10 @@ test: all
 	$(BUILD)/test-fs --jobs 2
 	BUILD=$(BUILD) tests/cli/run.sh
 	BUILD=$(BUILD) tests/mount/run.sh
+	BUILD=$(BUILD) tests/reliability/posix.sh
+	BUILD=$(BUILD) tests/crash/run.sh 5
+	BUILD=$(BUILD) tests/reliability/diskfull.sh
+	BUILD=$(BUILD) tests/reliability/load.sh 10
 
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan:
@@ -128,6 +135,19 @@ check:
 	$(MAKE) asan
 	$(MAKE) fuzz SECONDS=$(if $(FUZZ_SECONDS),$(FUZZ_SECONDS),20)
 	@echo "check: 3 passed, 0 failed"
+
+# The unit test suites under valgrind memcheck (not part of check: slow).
+valgrind: $(BUILD)/test-engine $(BUILD)/test-format $(BUILD)/tsfile
+	tests/valgrind.sh $(BUILD)
+
+# kill -9 of the daemon at random moments through the mount, ROUNDS times.
+ROUNDS ?= 200
+crash: $(BUILD)/tsfs $(BUILD)/tsfile
+	BUILD=$(BUILD) tests/crash/run.sh $(ROUNDS)
+
+# 8 writers, 4 readers, seals and compactions on one mount for SECONDS (30 here).
+load: $(BUILD)/tsfs $(BUILD)/tsfile
+	BUILD=$(BUILD) tests/reliability/load.sh $(if $(filter command line environment,$(origin SECONDS)),$(SECONDS),30)
 
 # libFuzzer targets (clang), each run for SECONDS.
 fuzz:
@@ -147,9 +167,10 @@ format-check:
 
 PREFIX ?= /usr/local
 install: $(BUILD)/tsfs $(BUILD)/tsfile
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BUILD)/tsfs $(DESTDIR)$(PREFIX)/bin/tsfs
 	install -m 755 $(BUILD)/tsfile $(DESTDIR)$(PREFIX)/bin/tsfile
+	install -m 644 docs/tsfs.1 docs/tsfile.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
 	rm -rf build build-asan build-fuzz

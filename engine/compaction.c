@@ -26,7 +26,8 @@
  * old files or the new one are in use, never both and never neither.
  *
  * A background thread compacts partitions with closed unsequence files or
- * several closed sequence files, throttled to compaction_mb_per_s.
+ * several closed sequence files, throttled to compaction_mb_per_s, when the
+ * disk has room for the target (about the sources' size).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -212,7 +214,19 @@ static int run_partition(Engine *e, StorageGroup *sg, int64_t pid, bool throttle
         if (src[i]->version > maxver) maxver = src[i]->version;
         if (!src[i]->sequence) any_unseq = true;
     }
-    if (!any_unseq && n < 2) {
+    /* the background compactor waits for room: the target needs about as
+     * much as its sources, and a merge that fills the disk would make
+     * writes fail for nothing (a seal merges anyway: it reports ENOSPC) */
+    bool no_room = false;
+    if (throttled) {
+        uint64_t need = 1u << 20;
+        struct stat st;
+        for (size_t i = 0; i < n; i++)
+            if (stat(src[i]->path, &st) == 0) need += (uint64_t)st.st_size + (uint64_t)st.st_size / 8;
+        struct statvfs vfs;
+        no_room = statvfs(e->dir, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < need;
+    }
+    if ((!any_unseq && n < 2) || no_room) {
         pthread_mutex_unlock(&sg->lock);
         g_free(src);
         g_free(mods_before);

@@ -122,7 +122,7 @@ int engine_delete(Engine *e, const char *device, const char *measurement, int64_
     }
     pthread_mutex_unlock(&sg->lock);
     g_free(path);
-    if (rc == 0) chg_note_rewrite(e, device, measurement);
+    if (rc == 0) chg_note_rewrite(e, device, measurement, start);
     if (rc == 0 && ticket && e->o.wal_sync == WAL_SYNC_ALWAYS) rc = wal_wait(e->wal, ticket);
     if (rc && rc != -EROFS) eng_set_error(e, rc);
     return rc;

@@ -47,9 +47,15 @@ Schema *engine_schema(Engine *e)
     return e->schema;
 }
 
+bool eng_disk_full(int rc)
+{
+    return rc == -ENOSPC || rc == -EDQUOT;
+}
+
 void eng_set_error(Engine *e, int rc)
 {
     int zero = 0;
+    if (eng_disk_full(rc)) return; /* the caller reports it; nothing is lost */
     if (rc) atomic_compare_exchange_strong(&e->err, &zero, rc);
 }
 
@@ -199,6 +205,10 @@ int eng_open_proc(Engine *e, Partition *p, bool sequence, TsFileProc **out)
     if (rc == 0) rc = fileio_fsync_dir(dir);
     g_free(dir);
     if (rc) {
+        /* no empty or headless file left behind (a full disk, say) */
+        if (proc->writer) tsf_writer_abort(proc->writer);
+        proc->writer = NULL;
+        unlink(proc->path);
         proc_free(proc);
         return rc;
     }
@@ -221,6 +231,47 @@ static void sg_free(gpointer p)
     free(sg);
 }
 
+int64_t engine_partition_interval(const Engine *e)
+{
+    return e->o.partition_interval;
+}
+
+/* The partition width is part of the data: files and .resource are laid out
+ * by it.  DATA_DIR/system/partition-interval records it at the first open;
+ * later opens take it from there and refuse a different one. */
+static int settle_partition_interval(Engine *e, const char *sys)
+{
+    char *path = g_strdup_printf("%s/partition-interval", sys);
+    char buf[64] = {0};
+    int rc = 0;
+    FILE *f = fopen(path, "r");
+    if (f) {
+        long long stored = 0;
+        if (!fgets(buf, sizeof buf, f) || sscanf(buf, "%lld", &stored) != 1 || stored <= 0) {
+            fprintf(stderr, "tsfs: %s: not a partition interval\n", path);
+            rc = -EINVAL;
+        } else if (e->o.partition_interval > 0 && e->o.partition_interval != stored) {
+            fprintf(stderr,
+                    "tsfs: %s holds partitions of %lld ms; partition_interval=%lld refused (omit it to use %lld)\n",
+                    e->dir, stored, (long long)e->o.partition_interval, stored);
+            rc = -EINVAL;
+        } else {
+            e->o.partition_interval = stored;
+        }
+        fclose(f);
+    } else {
+        if (e->o.partition_interval <= 0) {
+            EngineOptions d;
+            engine_options_default(&d);
+            e->o.partition_interval = d.partition_interval;
+        }
+        int n = snprintf(buf, sizeof buf, "%lld\n", (long long)e->o.partition_interval);
+        rc = fileio_replace(path, buf, (size_t)n);
+    }
+    g_free(path);
+    return rc;
+}
+
 int engine_open(const EngineOptions *o, Engine **out)
 {
     *out = NULL;
@@ -230,7 +281,6 @@ int engine_open(const EngineOptions *o, Engine **out)
     e->o = *o;
     EngineOptions d;
     engine_options_default(&d);
-    if (e->o.partition_interval <= 0) e->o.partition_interval = d.partition_interval;
     if (e->o.memtable_size == 0) e->o.memtable_size = d.memtable_size;
     if (e->o.wal_batch_ms == 0) e->o.wal_batch_ms = d.wal_batch_ms;
     if (e->o.file_size == 0) e->o.file_size = d.file_size;
@@ -248,6 +298,7 @@ int engine_open(const EngineOptions *o, Engine **out)
     chg_init(e);
     char *sys = g_strdup_printf("%s/system", e->dir), *wal = g_strdup_printf("%s/wal", e->dir);
     int rc = mkdir_p(sys);
+    if (rc == 0) rc = settle_partition_interval(e, sys);
     if (rc == 0) rc = mkdir_p(wal);
     if (rc == 0) rc = schema_open(sys, &e->schema);
     WalOptions wo = {e->o.wal_sync, e->o.wal_batch_ms, 1u << 20};
@@ -287,19 +338,25 @@ static void freeze_sg(Engine *e, StorageGroup *sg, bool close_files, const int64
 }
 
 /* Freezes (or closes) every working file of every storage group, then waits
- * for the flush thread to finish all of it. */
-static void freeze_all(Engine *e, bool close_files)
+ * for the flush thread to finish all of it (0), or returns -ENOSPC at once
+ * while the disk is full. */
+static int freeze_all(Engine *e, bool close_files)
 {
     GList *sgs = eng_sg_list(e);
     for (GList *l = sgs; l; l = l->next) freeze_sg(e, l->data, close_files, NULL);
     g_list_free(sgs);
-    flush_wait_all(e);
+    return flush_wait_all(e);
 }
 
 int engine_close(Engine *e)
 {
     if (!e) return 0;
     compaction_stop(e);
+    /* from here a flush that meets a full disk gives up: the WAL keeps it */
+    pthread_mutex_lock(&e->flush_lock);
+    atomic_store(&e->closing, true);
+    pthread_cond_broadcast(&e->flush_cond);
+    pthread_mutex_unlock(&e->flush_lock);
     if (e->flusher_running) freeze_all(e, true);
     flush_stop(e);
     int rc = atomic_load(&e->err);
@@ -340,7 +397,7 @@ int engine_create_series(Engine *e, const char *device, const char *measurement,
                          TsfEncoding enc, TsfCompression comp)
 {
     int rc = schema_add_series(e->schema, device, measurement, type, enc, comp);
-    if (rc == 0) chg_note_rewrite(e, device, measurement);
+    if (rc == 0) chg_note_rewrite(e, device, measurement, INT64_MIN);
     return rc;
 }
 
@@ -349,7 +406,7 @@ int engine_drop_series(Engine *e, const char *device, const char *measurement)
     if (!schema_get_series(e->schema, device, measurement)) return -ENOENT;
     int rc = engine_delete(e, device, measurement, INT64_MIN, INT64_MAX);
     if (rc == 0) rc = schema_drop_series(e->schema, device, measurement);
-    if (rc == 0) chg_note_rewrite(e, device, measurement);
+    if (rc == 0) chg_note_rewrite(e, device, measurement, INT64_MIN);
     return rc;
 }
 
@@ -408,7 +465,10 @@ static void serialize_record(TsfBuf *b, const char *sg, int64_t partition, bool 
 static int apply_to_proc(Engine *e, TsFileProc *proc, const char *device, const SubCol *cols, size_t ncols)
 {
     if (!proc->working) {
-        uint64_t seg = e->wal ? wal_current_segment(e->wal) : 0;
+        /* a replayed memtable's records are in the old segments, not the
+         * current one: it pins the oldest, so no flush discards them while
+         * it is only in memory (a crash during recovery replays them again) */
+        uint64_t seg = !e->wal ? 0 : e->replaying ? e->replay_seg : wal_current_segment(e->wal);
         proc->working = memtable_new(proc->next_mt_id++, seg);
         if (!proc->working) return -ENOMEM;
         eng_pin_segment(e, seg, +1);
@@ -421,7 +481,7 @@ static int apply_to_proc(Engine *e, TsFileProc *proc, const char *device, const 
         MemSeries *s =
             memtable_series(m, device, cols[c].measurement, cols[c].type, cols[c].enc, cols[c].comp);
         rc = s ? memtable_append(m, s, cols[c].times, cols[c].values, cols[c].n) : -ENOMEM;
-        if (rc == 0) atomic_fetch_add(&e->points, cols[c].n);
+        if (rc == 0) atomic_fetch_add(e->replaying ? &e->points_replayed : &e->points, cols[c].n);
     }
     atomic_fetch_add(&e->working_bytes, m->bytes - before);
     return rc;
@@ -447,6 +507,8 @@ static void *scratch_get(Scratch *s, size_t bytes)
     return s->buf;
 }
 
+#define ALIGN8(n) (((n) + 7) & ~(size_t)7)
+
 /* Logs and applies the rows `rows` (NULL = all nrows) of a tablet to proc. */
 static int insert_rows(Engine *e, Scratch *sc, TsFileProc *proc, const char *device, const int64_t *times,
                        size_t nrows, const guint *rows, size_t nsel, const EngineColumn *cols,
@@ -464,9 +526,12 @@ static int insert_rows(Engine *e, Scratch *sc, TsFileProc *proc, const char *dev
             sub[c].values = cols[c].values;
         }
     } else {
-        /* gather: per column, the selected rows where it has a value */
+        /* gather: per column, the selected rows where it has a value; each
+         * column's block starts 8-aligned (int64_t times, TsfBin pointers)
+         * whatever the width of the values before it */
         size_t total = 0;
-        for (size_t c = 0; c < ncols; c++) total += nsel * (8 + tsf_type_elem_size(cols[c].type));
+        for (size_t c = 0; c < ncols; c++)
+            total += nsel * 8 + ALIGN8(nsel * tsf_type_elem_size(cols[c].type));
         uint8_t *base = scratch_get(sc, total ? total : 1);
         if (!base) return -ENOMEM;
         for (size_t c = 0; c < ncols; c++) {
@@ -484,7 +549,7 @@ static int insert_rows(Engine *e, Scratch *sc, TsFileProc *proc, const char *dev
             sub[c].n = k;
             sub[c].times = ts;
             sub[c].values = vs;
-            base += nsel * (8 + esz);
+            base += nsel * 8 + ALIGN8(nsel * esz);
         }
     }
     int rc = 0;
@@ -545,7 +610,8 @@ static void control_memory(Engine *e)
     }
     /* backpressure: bounded memory whatever the data size */
     pthread_mutex_lock(&e->flush_lock);
-    while (atomic_load(&e->flushing_bytes) > budget && e->jobs_done < e->jobs_queued && !atomic_load(&e->err))
+    while (atomic_load(&e->flushing_bytes) > budget && e->jobs_done < e->jobs_queued && !atomic_load(&e->err) &&
+           !atomic_load(&e->nospace))
         pthread_cond_wait(&e->done_cond, &e->flush_lock);
     pthread_mutex_unlock(&e->flush_lock);
 }
@@ -563,11 +629,37 @@ static int cmp_prow(const void *a, const void *b)
     return x->row < y->row ? -1 : x->row > y->row; /* keeps arrival order within a partition */
 }
 
+int64_t eng_device_max_flushed(Engine *e, const char *device)
+{
+    char sgname[1024];
+    if (schema_sg_of(e->schema, device, sgname, sizeof sgname)) return INT64_MIN;
+    StorageGroup *sg = eng_sg(e, sgname, false);
+    if (!sg) return INT64_MIN;
+    int64_t max = INT64_MIN;
+    pthread_mutex_lock(&sg->lock);
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, sg->parts);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        const int64_t *lf = g_hash_table_lookup(((Partition *)v)->last_flushed, device);
+        if (lf && *lf > max) max = *lf;
+    }
+    pthread_mutex_unlock(&sg->lock);
+    return max;
+}
+
 int engine_insert_tablet(Engine *e, const char *device, const int64_t *times, size_t nrows,
                          const EngineColumn *cols, size_t ncols)
 {
     int rc = atomic_load(&e->err);
     if (rc) return rc;
+    /* a full disk: flushes wait for room, so memory may not grow past the
+     * budget; refused before anything is applied */
+    rc = atomic_load(&e->nospace);
+    if (rc && !e->replaying &&
+        atomic_load(&e->working_bytes) + atomic_load(&e->flushing_bytes) > e->o.memtable_size)
+        return rc;
+    rc = 0;
     if (nrows == 0 || ncols == 0) return 0;
     char sgname[1024];
     rc = schema_sg_of(e->schema, device, sgname, sizeof sgname);
@@ -667,7 +759,7 @@ int engine_insert_tablet(Engine *e, const char *device, const int64_t *times, si
     free(sc.buf);
     if (rc) return rc;
     /* stamped once applied (changes.c); a new series changes its device's columns */
-    if (created) chg_note_rewrite(e, device, NULL);
+    if (created) chg_note_columns(e, device);
     for (size_t c = 0; c < ncols; c++) chg_note_insert(e, device, cols[c].measurement, lo, hi);
     if (ticket && e->o.wal_sync == WAL_SYNC_ALWAYS) rc = wal_wait(e->wal, ticket);
     if (rc) {
@@ -697,8 +789,9 @@ int engine_insert_row(Engine *e, const char *device, int64_t t, const char *cons
 
 int engine_flush_all(Engine *e)
 {
-    freeze_all(e, false);
-    return atomic_load(&e->err);
+    int rc = freeze_all(e, false);
+    int err = atomic_load(&e->err);
+    return err ? err : rc;
 }
 
 /* system/sealed: one "sg partition sealed_at_ms" line per sealed partition. */
@@ -739,10 +832,11 @@ static int set_sealed(Engine *e, const char *sgname, int64_t partition, bool sea
     }
     pthread_mutex_unlock(&sg->lock);
     if (!p) return -ENOMEM;
+    int rc = 0;
     if (sealed) {
         /* flushed, closed, and its unsequence data merged before it is fixed */
         freeze_sg(e, sg, true, &partition);
-        flush_wait_all(e);
+        rc = flush_wait_all(e);
         /* a background compaction of this partition finishes first: after
          * the seal returns, nothing in the partition changes */
         for (;;) {
@@ -752,11 +846,18 @@ static int set_sealed(Engine *e, const char *sgname, int64_t partition, bool sea
             if (!busy) break;
             usleep(10000);
         }
-        int crc = compaction_run_partition(e, sg, partition);
-        if (crc) return crc;
+        if (rc == 0) rc = compaction_run_partition(e, sg, partition);
     }
-    int rc = atomic_load(&e->err);
-    return rc ? rc : save_sealed(e);
+    if (rc == 0) rc = atomic_load(&e->err);
+    if (rc == 0) rc = save_sealed(e);
+    if (rc && sealed) {
+        /* not sealed after all (a full disk, say): writes go on, into new files */
+        pthread_mutex_lock(&sg->lock);
+        p->sealed = false;
+        p->sealed_at = 0;
+        pthread_mutex_unlock(&sg->lock);
+    }
+    return rc;
 }
 
 int engine_seal_partition(Engine *e, const char *sg, int64_t partition)
@@ -900,6 +1001,7 @@ void engine_get_stats(Engine *e, EngineStats *st)
 {
     memset(st, 0, sizeof(*st));
     st->points_inserted = atomic_load(&e->points);
+    st->points_replayed = atomic_load(&e->points_replayed);
     st->flushes = atomic_load(&e->flushes);
     st->files_closed = atomic_load(&e->closes);
     st->memtable_bytes = atomic_load(&e->working_bytes) + atomic_load(&e->flushing_bytes);
@@ -910,7 +1012,63 @@ void engine_get_stats(Engine *e, EngineStats *st)
         WalStats ws;
         wal_get_stats(e->wal, &ws);
         st->wal_syncs = ws.syncs;
+        st->wal_bytes = ws.bytes;
+        st->wal_segments = ws.segments;
     }
+}
+
+typedef struct SgFile {
+    char *path;
+    bool sequence;
+} SgFile;
+
+static void note_sg_file(GArray *files, const char *path, bool sequence)
+{
+    SgFile f = {g_strdup(path), sequence};
+    g_array_append_val(files, f);
+}
+
+int engine_sg_stats(Engine *e, const char *sgname, EngineSgStats *out)
+{
+    memset(out, 0, sizeof(*out));
+    StorageGroup *sg = eng_sg(e, sgname, false);
+    if (!sg) return -ENOENT;
+    /* paths copied under the lock, sizes taken after it: stat() must not
+     * hold up inserts */
+    GArray *files = g_array_new(FALSE, FALSE, sizeof(SgFile));
+    pthread_mutex_lock(&sg->lock);
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, sg->parts);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        Partition *p = v;
+        if (!partition_has_data(p)) continue;
+        out->partitions++;
+        if (p->sealed) out->partitions_sealed++;
+        for (guint i = 0; i < p->closed->len; i++) {
+            const ClosedFile *cf = p->closed->pdata[i];
+            note_sg_file(files, cf->path, cf->sequence);
+        }
+        for (guint i = 0; i < p->closing->len; i++) {
+            const TsFileProc *proc = p->closing->pdata[i];
+            note_sg_file(files, proc->path, proc->sequence);
+        }
+        if (p->seq) note_sg_file(files, p->seq->path, true);
+        if (p->unseq) note_sg_file(files, p->unseq->path, false);
+    }
+    pthread_mutex_unlock(&sg->lock);
+    for (guint i = 0; i < files->len; i++) {
+        SgFile *f = &g_array_index(files, SgFile, i);
+        struct stat st;
+        /* a working file not created yet, or one compaction just removed */
+        if (stat(f->path, &st) == 0) {
+            *(f->sequence ? &out->seq_files : &out->unseq_files) += 1;
+            *(f->sequence ? &out->seq_bytes : &out->unseq_bytes) += (uint64_t)st.st_size;
+        }
+        g_free(f->path);
+    }
+    g_array_free(files, TRUE);
+    return 0;
 }
 
 void engine_foreach_tsfile(Engine *e, const char *sgname,

@@ -36,7 +36,10 @@
  * Errors: 0 or a negative errno; -EROFS for writes into a sealed
  * partition, -EINVAL for bad names, types or values, -ENOENT for an unknown
  * storage group.  A failed WAL or flush I/O is sticky: every later write
- * returns it.
+ * returns it.  A full disk (-ENOSPC, -EDQUOT) is not: the write that meets
+ * it fails, nothing acknowledged is dropped (memtables stay in memory and
+ * in the WAL, flushes are tried again), and writes succeed again once
+ * there is room.
  */
 #ifndef TSFS_ENGINE_H
 #define TSFS_ENGINE_H
@@ -53,7 +56,8 @@ typedef struct Engine Engine;
 
 typedef struct EngineOptions {
     const char *data_dir;
-    int64_t partition_interval;   /* ms; default 604,800,000 (one week) */
+    int64_t partition_interval;   /* ms; default 604,800,000 (one week); kept in DATA_DIR at
+                                     its first open: 0 = DATA_DIR's, another value is refused */
     size_t memtable_size;         /* memory budget of all memtables; default 64 MiB */
     WalSyncMode wal_sync;         /* default WAL_SYNC_BATCH */
     uint32_t wal_batch_ms;        /* default 10 */
@@ -80,6 +84,8 @@ int engine_create_series(Engine *e, const char *device, const char *measurement,
 
 /* Partition id of a time. */
 int64_t engine_partition_of(const Engine *e, int64_t t);
+/* The partition width in use (DATA_DIR's). */
+int64_t engine_partition_interval(const Engine *e);
 
 /* One column of a tablet: a series of the device and its values. */
 typedef struct EngineColumn {
@@ -150,6 +156,11 @@ typedef struct EngineChange {
     uint64_t rewrite;
 } EngineChange;
 void engine_change_of(Engine *e, const char *device, const char *measurement, EngineChange *out);
+/* The earliest time changed by the rewrites made after stamp `since`
+ * (INT64_MAX: none; INT64_MIN: everything): true, or false when they are no
+ * longer all remembered.  Everything before that time is as it was at
+ * `since`. */
+bool engine_rewritten_from(Engine *e, const char *device, const char *measurement, uint64_t since, int64_t *from);
 
 /* Partitions of a storage group that hold data (files or memtables),
  * sorted; *ids is malloc'ed (free it). */
@@ -165,7 +176,8 @@ int engine_sync(Engine *e);
 
 /* What is in memory and on disk, for statistics and tests. */
 typedef struct EngineStats {
-    uint64_t points_inserted;
+    uint64_t points_inserted; /* by inserts since open (not counting WAL replay) */
+    uint64_t points_replayed; /* by WAL replay at open */
     uint64_t flushes;
     uint64_t files_closed;
     size_t memtable_bytes; /* working + flushing memtables */
@@ -173,8 +185,21 @@ typedef struct EngineStats {
     uint64_t wal_records_replayed;
     uint64_t wal_records_skipped; /* already in a TsFile at recovery */
     uint64_t compactions;
+    uint64_t wal_bytes;    /* appended to the WAL since open */
+    uint64_t wal_segments; /* WAL segment files on disk now */
 } EngineStats;
 void engine_get_stats(Engine *e, EngineStats *st);
+
+/* One storage group's shape now: partitions holding data (sealed or not)
+ * and its TsFiles on disk (closed, being written or being closed) with
+ * their sizes, sequence and unsequence apart.  -ENOENT for an unknown
+ * storage group. */
+typedef struct EngineSgStats {
+    uint64_t partitions, partitions_sealed;
+    uint64_t seq_files, unseq_files;
+    uint64_t seq_bytes, unseq_bytes;
+} EngineSgStats;
+int engine_sg_stats(Engine *e, const char *sg, EngineSgStats *out);
 
 /* Every TsFile (closed or not) of a storage group: fn(ctx, path, sequence,
  * partition, closed).  For tests and tools. */

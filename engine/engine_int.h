@@ -119,7 +119,10 @@ struct Engine {
     /* WAL segments pinned by live memtables: segment -> count (under lock) */
     GHashTable *seg_pins;
     atomic_int err;       /* sticky I/O error */
+    atomic_int nospace;   /* -ENOSPC/-EDQUOT while a flush waits for room (not sticky) */
+    atomic_bool closing;  /* engine_close: a flush that finds the disk full gives up */
     bool replaying;       /* startup: inserts are not logged */
+    uint64_t replay_seg;  /* startup: oldest WAL segment replayed, pinned by replayed memtables */
     GPtrArray *recovered; /* TsFileProc* of unclosed files, during startup */
     /* background compaction */
     pthread_t compactor;
@@ -131,7 +134,7 @@ struct Engine {
     GHashTable *changes; /* device -> DevChanges* */
     uint64_t change_counter, rewrite_all;
     /* statistics */
-    atomic_uint_fast64_t points, flushes, closes, replayed, skipped, compactions;
+    atomic_uint_fast64_t points, points_replayed, flushes, closes, replayed, skipped, compactions;
 };
 
 /* engine.c */
@@ -148,7 +151,10 @@ void eng_remove_file_set(const char *tsfile);
 Partition *eng_partition(Engine *e, StorageGroup *sg, int64_t id, bool create);
 int eng_open_proc(Engine *e, Partition *p, bool sequence, TsFileProc **out);
 void eng_pin_segment(Engine *e, uint64_t seg, int delta);
+/* Records a failed I/O: sticky (every later write returns it), except a
+ * full disk (eng_disk_full), which the next successful write clears. */
 void eng_set_error(Engine *e, int rc);
+bool eng_disk_full(int rc);
 char *eng_partition_dir(Engine *e, const char *sg, bool sequence, int64_t partition);
 /* Appends one column to proc's working memtable (no WAL, no routing). */
 int eng_apply_column(Engine *e, TsFileProc *proc, const char *device, const char *measurement, TsfType type,
@@ -168,8 +174,9 @@ void flush_freeze(Engine *e, TsFileProc *proc);
 /* Queues the close of proc after its pending flushes (caller holds the
  * storage group lock); proc takes no more inserts. */
 void flush_queue_close(Engine *e, TsFileProc *proc);
-/* Waits until every job queued before the call is done. */
-void flush_wait_all(Engine *e);
+/* Waits until every job queued before the call is done: 0, or -ENOSPC
+ * (-EDQUOT) at once while the disk is full (the jobs wait for room). */
+int flush_wait_all(Engine *e);
 /* Synchronous close, for startup and shutdown (flush thread stopped). */
 int flush_close_now(Engine *e, TsFileProc *proc);
 /* Frees a closed-file record. */
@@ -198,8 +205,14 @@ void compaction_stop(Engine *e);
 void chg_init(Engine *e);
 void chg_free(Engine *e);
 void chg_note_insert(Engine *e, const char *device, const char *measurement, int64_t lo, int64_t hi);
+/* The largest time of a device flushed (or frozen) to a sequence file in any
+ * partition, INT64_MIN when none: what a process knows of a device's past
+ * after a restart.  Takes the storage group's lock. */
+int64_t eng_device_max_flushed(Engine *e, const char *device);
 /* measurement NULL: every series of the device */
-void chg_note_rewrite(Engine *e, const char *device, const char *measurement);
+void chg_note_rewrite(Engine *e, const char *device, const char *measurement, int64_t from);
+/* the device gained a series: its rows change, its other series do not */
+void chg_note_columns(Engine *e, const char *device);
 void chg_note_rewrite_all(Engine *e);
 
 /* recovery.c */

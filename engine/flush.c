@@ -18,14 +18,28 @@
  * same way after its flush.
  *
  * One thread does all of this, so a TsfWriter is only touched by it.
+ *
+ * A full disk (ENOSPC, EDQUOT) is waited out, not made sticky: the job that
+ * met it is undone (the file cut back to where the job began and its
+ * writer reopened there, tsf_writer_recover), its memtable stays queued and
+ * pinned to its WAL segment, so queries still see the points, and
+ * e->nospace tells writers.  The job goes back to the head of the queue and
+ * is tried again every FULL_RETRY_MS until it succeeds, so jobs still run in
+ * their order.  Only engine_close (e->closing) and the thread's stop give
+ * up: the error then sticks and the WAL keeps what was not flushed.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "engine_int.h"
+
+#define JOB_RETRY     1   /* do_flush / finish_close: the disk is full, try again */
+#define FULL_RETRY_MS 500 /* how often a job waiting for room is tried again */
+#define LAG_SEGMENTS  8   /* WAL segments a working memtable may pin before it is flushed */
 
 void closed_file_free(ClosedFile *cf)
 {
@@ -174,6 +188,33 @@ static void discard_wal(Engine *e)
     if (rc) eng_set_error(e, rc);
 }
 
+/* A working memtable that lives long (a rarely written series, an
+ * unsequence file) pins every WAL segment written since it began: once it
+ * lags LAG_SEGMENTS segments behind the current one it is flushed, so the
+ * log on disk stays bounded by the data of a few flushes. */
+static void freeze_laggards(Engine *e)
+{
+    if (!e->wal || e->replaying) return;
+    uint64_t cur = wal_current_segment(e->wal);
+    GList *sgs = eng_sg_list(e);
+    for (GList *l = sgs; l; l = l->next) {
+        StorageGroup *sg = l->data;
+        pthread_mutex_lock(&sg->lock);
+        GHashTableIter it;
+        gpointer k, v;
+        g_hash_table_iter_init(&it, sg->parts);
+        while (g_hash_table_iter_next(&it, &k, &v)) {
+            Partition *p = v;
+            TsFileProc *c[2] = {p->seq, p->unseq};
+            for (int i = 0; i < 2; i++)
+                if (c[i] && c[i]->working && c[i]->working->wal_segment + LAG_SEGMENTS < cur)
+                    flush_freeze(e, c[i]);
+        }
+        pthread_mutex_unlock(&sg->lock);
+    }
+    g_list_free(sgs);
+}
+
 /* Makes a flush's chunks visible to queries of the still-open file. */
 static void index_chunks(TsFileProc *proc, GArray *chunks)
 {
@@ -192,6 +233,44 @@ static void index_chunks(TsFileProc *proc, GArray *chunks)
     }
 }
 
+/* A job met a full disk: cuts the file back to `before` (where the job
+ * began: the end of the last finished flush) and reopens a writer there.
+ * 0, or an error (proc->writer is NULL then). */
+static int rollback(TsFileProc *proc, uint64_t before)
+{
+    if (proc->writer) tsf_writer_abort(proc->writer);
+    proc->writer = NULL;
+    if (truncate(proc->path, (off_t)before) != 0) return -errno;
+    TsfWriterOpts wo;
+    tsf_writer_opts_default(&wo);
+    wo.fsync = true;
+    TsfErr err = {0};
+    return tsf_writer_recover(proc->path, &wo, &proc->writer, NULL, &err);
+}
+
+/* Whether a job that failed with rc waits for room (JOB_RETRY) instead of
+ * failing for good. */
+static bool wait_for_room(Engine *e, TsFileProc *proc, int rc, uint64_t before)
+{
+    if (!eng_disk_full(rc) || atomic_load(&e->closing)) return false;
+    int rrc = rollback(proc, before);
+    if (rrc) {
+        fprintf(stderr, "tsfs: %s: cannot be cut back after a full disk: %s\n", proc->path, tsf_strerror(rrc));
+        return false;
+    }
+    if (atomic_exchange(&e->nospace, rc) == 0)
+        fprintf(stderr, "tsfs: %s: %s; the data stays in memory and in the WAL, tried again every %d ms\n",
+                proc->path, tsf_strerror(rc), FULL_RETRY_MS);
+    return true;
+}
+
+/* A failure that sticks, a full disk included (a flush or close given up). */
+static void set_sticky(Engine *e, int rc)
+{
+    int zero = 0;
+    if (rc) atomic_compare_exchange_strong(&e->err, &zero, rc);
+}
+
 static int do_flush(Engine *e, TsFileProc *proc, MemTable *m)
 {
     Resource res;
@@ -204,19 +283,28 @@ static int do_flush(Engine *e, TsFileProc *proc, MemTable *m)
     m->flush_started = true;
     pthread_mutex_unlock(&sg->lock);
     int rc = atomic_load(&e->err);
+    if (rc == 0 && !proc->writer) rc = -EIO; /* a rollback that failed */
+    uint64_t before = rc ? 0 : tsf_writer_position(proc->writer);
     if (rc == 0) rc = memtable_flush(m, proc->writer, &res, chunks);
     if (rc == 0) rc = tsf_writer_sync(proc->writer);
+    if (rc && proc->writer && wait_for_room(e, proc, rc, before)) {
+        resource_free(&res);
+        for (guint i = 0; i < chunks->len; i++) flushed_chunk_clear(&g_array_index(chunks, FlushedChunk, i));
+        g_array_free(chunks, TRUE);
+        return JOB_RETRY; /* m stays queued: still read by queries, still pinning its WAL segment */
+    }
     if (rc) {
+        const TsfErr *werr = proc->writer ? tsf_writer_err(proc->writer) : NULL;
         fprintf(stderr, "tsfs: flush of %s failed: %s\n", proc->path,
-                tsf_writer_err(proc->writer)->code ? tsf_writer_err(proc->writer)->msg : tsf_strerror(rc));
-        eng_set_error(e, rc);
+                werr && werr->code ? werr->msg : tsf_strerror(rc));
+        set_sticky(e, rc);
     }
     pthread_mutex_lock(&sg->lock);
     if (rc == 0) index_chunks(proc, chunks);
     g_queue_remove(&proc->flushing, m);
     for (size_t i = 0; i < res.n && rc == 0; i++)
         rc = resource_update(&proc->res, res.dev[i].device, res.dev[i].start, res.dev[i].end);
-    proc->file_bytes = tsf_writer_position(proc->writer);
+    if (proc->writer) proc->file_bytes = tsf_writer_position(proc->writer);
     /* deletions that came while it was being written: they cover the
      * chunks it wrote, which all lie before the file's end now */
     for (guint i = 0; i < m->late->len && rc == 0; i++) {
@@ -237,7 +325,9 @@ static int do_flush(Engine *e, TsFileProc *proc, MemTable *m)
     eng_pin_segment(e, m->wal_segment, -1);
     memtable_free(m);
     atomic_fetch_add(&e->flushes, 1);
+    if (rc == 0) atomic_store(&e->nospace, 0);
     if (rc == 0) discard_wal(e);
+    if (rc == 0) freeze_laggards(e);
     return rc;
 }
 
@@ -245,8 +335,10 @@ static int do_flush(Engine *e, TsFileProc *proc, MemTable *m)
 static int finish_close(Engine *e, TsFileProc *proc)
 {
     int rc = atomic_load(&e->err);
-    int crc = tsf_writer_close(proc->writer);
+    uint64_t before = proc->writer ? tsf_writer_position(proc->writer) : 0;
+    int crc = proc->writer ? tsf_writer_close(proc->writer) : -EIO;
     proc->writer = NULL;
+    if (rc == 0 && crc && wait_for_room(e, proc, crc, before)) return JOB_RETRY;
     if (rc == 0) rc = crc;
     ClosedFile *cf = calloc(1, sizeof(*cf));
     if (!cf) rc = rc ? rc : -ENOMEM;
@@ -266,12 +358,19 @@ static int finish_close(Engine *e, TsFileProc *proc)
             cf->res.max_plan = (int64_t)proc->next_mt_id - 1;
         }
         if (rc == 0) rc = cf->path ? resource_write(&cf->res, cf->path) : -ENOMEM;
+        if (eng_disk_full(rc)) {
+            /* the file is complete and served from memory; its .resource is
+             * rebuilt from the index at the next start */
+            fprintf(stderr, "tsfs: %s.resource: %s; rebuilt at the next start\n", cf->path, tsf_strerror(rc));
+            rc = 0;
+        }
     }
     if (rc) {
-        eng_set_error(e, rc);
+        set_sticky(e, rc);
         closed_file_free(cf);
         cf = NULL;
     }
+    if (rc == 0) atomic_store(&e->nospace, 0);
     StorageGroup *sg = proc->part->sg;
     pthread_mutex_lock(&sg->lock);
     /* the file changes lists in one step: a query sees it in one of them */
@@ -314,12 +413,25 @@ static void *flush_main(void *arg)
         e->job_head = j->next;
         if (!e->job_head) e->job_tail = NULL;
         pthread_mutex_unlock(&e->flush_lock);
-        if (j->kind == JOB_FLUSH)
-            do_flush(e, j->proc, j->mt);
-        else
-            finish_close(e, j->proc);
-        free(j);
+        int rc = j->kind == JOB_FLUSH ? do_flush(e, j->proc, j->mt) : finish_close(e, j->proc);
         pthread_mutex_lock(&e->flush_lock);
+        if (rc == JOB_RETRY) {
+            /* a full disk: the job stays first; waiters see e->nospace */
+            j->next = e->job_head;
+            e->job_head = j;
+            if (!e->job_tail) e->job_tail = j;
+            pthread_cond_broadcast(&e->done_cond);
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += FULL_RETRY_MS * 1000000L;
+            ts.tv_sec += ts.tv_nsec / 1000000000L;
+            ts.tv_nsec %= 1000000000L;
+            while (!e->stop && !atomic_load(&e->closing) &&
+                   pthread_cond_timedwait(&e->flush_cond, &e->flush_lock, &ts) != ETIMEDOUT)
+                ;
+            continue;
+        }
+        free(j);
         e->jobs_done++;
         pthread_cond_broadcast(&e->done_cond);
     }
@@ -339,6 +451,7 @@ void flush_stop(Engine *e)
 {
     if (!e->flusher_running) return;
     pthread_mutex_lock(&e->flush_lock);
+    atomic_store(&e->closing, true); /* a job waiting for room gives up */
     e->stop = true;
     pthread_cond_signal(&e->flush_cond);
     pthread_mutex_unlock(&e->flush_lock);
@@ -346,10 +459,14 @@ void flush_stop(Engine *e)
     e->flusher_running = false;
 }
 
-void flush_wait_all(Engine *e)
+int flush_wait_all(Engine *e)
 {
     pthread_mutex_lock(&e->flush_lock);
     uint64_t target = e->jobs_queued;
-    while (e->jobs_done < target) pthread_cond_wait(&e->done_cond, &e->flush_lock);
+    int rc = 0;
+    /* a full disk: the jobs wait for room, the caller does not */
+    while (e->jobs_done < target && !(rc = atomic_load(&e->nospace)))
+        pthread_cond_wait(&e->done_cond, &e->flush_lock);
     pthread_mutex_unlock(&e->flush_lock);
+    return rc;
 }

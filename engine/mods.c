@@ -25,7 +25,10 @@
  * mods_append also refuses to glue a line onto a torn tail (it cuts it
  * first), and undoes its own partial write when write(2) fails.
  * Malformed complete lines are skipped with "tsfs: <file>:<line>: why" on
- * stderr; they never abort a load.
+ * stderr; they never abort a load.  A line that is two records joined by a
+ * damaged line break (both halves parse) is read as the two, with a log
+ * line.  Nothing else can be checked: the format has no checksum, so a
+ * digit changed into another digit is a different, valid deletion.
  *
  * Path patterns (mods_matches): the path and the series are compared node
  * by node (nodes are split on '.'; backquoted nodes are not special):
@@ -234,6 +237,78 @@ static int read_all(int fd, char **out, size_t *out_n)
     return 0;
 }
 
+/* A damaged line break glues two records into one line that still parses
+ * (the first record becomes part of a path nothing matches), and both
+ * deletions would vanish unseen.  When a line holds a second "DELETION,"
+ * and the parts before it (less the byte that was the line break) and from
+ * it both parse, they are the two records: returns 1 with *a and *b set;
+ * 0 when the line is not such a pair; -ENOMEM. */
+static int parse_joined(const char *ls, size_t ln, Deletion *a, Deletion *b)
+{
+    const size_t plen = sizeof(MODS_PREFIX) - 1;
+    const char *second = ln > plen + 1 ? memmem(ls + 1, ln - 1, MODS_PREFIX, plen) : NULL;
+    if (!second) return 0;
+    size_t k = (size_t)(second - ls);
+    const char *why = NULL;
+    if (!parse_line(ls, k - 1, a, &why)) return why ? 0 : -ENOMEM;
+    if (!parse_line(second, ln - k, b, &why)) {
+        free(a->path);
+        return why ? 0 : -ENOMEM;
+    }
+    return 1;
+}
+
+static int mods_push(Mods *m, Deletion *d)
+{
+    if (mods_reserve(m) != 0) {
+        free(d->path);
+        return -ENOMEM;
+    }
+    m->d[m->n++] = *d;
+    return 0;
+}
+
+int mods_parse(Mods *m, const char *name, const char *text, size_t len)
+{
+    /* only complete lines: a torn last line is no record */
+    const char *last_nl = memrchr_c(text, len, '\n');
+    size_t good = last_nl ? (size_t)(last_nl - text) + 1 : 0;
+    size_t n0 = m->n, lineno = 0;
+    int rc = 0;
+    for (size_t pos = 0; rc == 0 && pos < good;) {
+        const char *ls = text + pos;
+        const char *nl = memchr(ls, '\n', good - pos);
+        size_t ln = (size_t)(nl - ls);
+        pos += ln + 1;
+        lineno++;
+        if (ln > 0 && ls[ln - 1] == '\r') ln--;
+        if (ln == 0) continue; /* blank line: nothing to say */
+        Deletion d, d2;
+        int joined = parse_joined(ls, ln, &d, &d2);
+        if (joined < 0) {
+            rc = joined;
+        } else if (joined) {
+            fprintf(stderr, "tsfs: %s:%zu: two records joined by a damaged line break, read as two\n", name,
+                    lineno);
+            rc = mods_push(m, &d);
+            if (rc == 0)
+                rc = mods_push(m, &d2);
+            else
+                free(d2.path);
+        } else {
+            const char *why = NULL;
+            if (parse_line(ls, ln, &d, &why))
+                rc = mods_push(m, &d);
+            else if (!why)
+                rc = -ENOMEM;
+            else
+                fprintf(stderr, "tsfs: %s:%zu: %s, line skipped\n", name, lineno, why);
+        }
+    }
+    if (rc != 0) mods_truncate(m, n0);
+    return rc;
+}
+
 int mods_load(Mods *m, const char *tsfile_path)
 {
     char *name = mods_file_name(tsfile_path);
@@ -271,33 +346,7 @@ int mods_load(Mods *m, const char *tsfile_path)
         }
     }
 
-    size_t n0 = m->n, lineno = 0;
-    for (size_t pos = 0; pos < good;) {
-        const char *ls = buf + pos;
-        const char *nl = memchr(ls, '\n', good - pos);
-        size_t ln = (size_t)(nl - ls);
-        pos += ln + 1;
-        lineno++;
-        if (ln > 0 && ls[ln - 1] == '\r') ln--;
-        if (ln == 0) continue; /* blank line: nothing to say */
-        Deletion d;
-        const char *why = NULL;
-        if (!parse_line(ls, ln, &d, &why)) {
-            if (!why) {
-                rc = -ENOMEM;
-                break;
-            }
-            fprintf(stderr, "tsfs: %s:%zu: %s, line skipped\n", name, lineno, why);
-            continue;
-        }
-        if (mods_reserve(m) != 0) {
-            free(d.path);
-            rc = -ENOMEM;
-            break;
-        }
-        m->d[m->n++] = d;
-    }
-    if (rc != 0) mods_truncate(m, n0);
+    rc = mods_parse(m, name, buf, good);
 out_free:
     free(buf);
 out_close:

@@ -41,6 +41,12 @@ void mods_free(Mods *m);
  * skipped with a log line naming the file and line number. */
 int mods_load(Mods *m, const char *tsfile_path);
 
+/* Parses the text of a .mods file held in memory and appends its records
+ * to m: complete lines only (a last line without '\n' is ignored), a
+ * malformed line skipped with a log line naming `name` and the line.
+ * Returns 0 or -ENOMEM (m is then as before).  mods_load reads through it. */
+int mods_parse(Mods *m, const char *name, const char *text, size_t len);
+
 /* Appends one deletion to tsfile_path + ".mods" (creating it; fsync of the
  * file, and of the directory when created) and to m (m may be NULL). */
 int mods_append(Mods *m, const char *tsfile_path, const char *path, int64_t file_offset, int64_t start,

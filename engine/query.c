@@ -24,7 +24,9 @@
 #include "query.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -154,7 +156,8 @@ static bool tf_overlaps(const TimeFilter *f, int64_t lo, int64_t hi)
 /* An open TsFile shared by the chunk sources of one query. */
 typedef struct FileRef {
     TsfReader *r;
-    Mods mods; /* deletions of this file that match the series */
+    char *path; /* for log lines (a copy: the file may be removed meanwhile) */
+    Mods mods;  /* deletions of this file that match the series */
 } FileRef;
 
 typedef enum SrcKind { SRC_MEM, SRC_CHUNK } SrcKind;
@@ -274,12 +277,81 @@ static size_t filter_block(const EngineQuery *q, int64_t *t, uint8_t *v, size_t 
     return k;
 }
 
+static bool same_bits(const void *a, const void *b, size_t n)
+{
+    return memcmp(a, b, n) == 0; /* NaN equals itself, -0.0 differs from 0.0 */
+}
+
+/* Do the value statistics of st match re (computed from the decoded page
+ * the way the writer computed them)? */
+static bool values_match(TsfType type, const TsfStats *st, const TsfStats *re)
+{
+    switch (type) {
+    case TSF_BOOLEAN:
+        return st->v.b.first == re->v.b.first && st->v.b.last == re->v.b.last && st->v.b.sum == re->v.b.sum;
+    case TSF_INT32:
+    case TSF_DATE: return same_bits(&st->v.i32, &re->v.i32, sizeof st->v.i32);
+    case TSF_INT64:
+    case TSF_TIMESTAMP: return same_bits(&st->v.i64, &re->v.i64, sizeof st->v.i64);
+    case TSF_FLOAT:
+        return st->v.f32.min == re->v.f32.min && st->v.f32.max == re->v.f32.max &&
+               same_bits(&st->v.f32.first, &re->v.f32.first, sizeof(float)) &&
+               same_bits(&st->v.f32.last, &re->v.f32.last, sizeof(float)) &&
+               same_bits(&st->v.f32.sum, &re->v.f32.sum, sizeof(double));
+    case TSF_DOUBLE: return same_bits(&st->v.f64, &re->v.f64, sizeof st->v.f64);
+    default: return true; /* binary values: no value statistics kept here */
+    }
+}
+
+/*
+ * The TsFile format has no checksums: a damaged page can decompress and
+ * decode into other points.  What its statistics say is checked against
+ * what was decoded (count, first and last time, times ascending; for
+ * numbers also first, last, min, max and sum, recomputed as the writer
+ * computes them), so damage becomes an error with a log line naming the
+ * file instead of wrong data.  A flip that keeps all of these (a middle
+ * value of a text column) cannot be seen.  full: st carries values.
+ */
+static int page_check(const EngineQuery *q, const Src *s, const TsfPage *p, const TsfStats *st, bool full)
+{
+    const TsfColumn *col = &s->col;
+    size_t n = col->n;
+    const char *why = NULL;
+    if (n != st->count)
+        why = "point count";
+    else if (n > 0 && (col->times[0] != st->start || col->times[n - 1] != st->end))
+        why = "first or last time";
+    for (size_t i = 1; !why && i < n; i++)
+        if (col->times[i] <= col->times[i - 1]) why = "times out of order";
+    if (!why && full && n > 0 && tsf_type_phys(q->type) != TSF_PHYS_BIN) {
+        TsfStats re;
+        tsf_stats_init(&re, q->type);
+        if (tsf_stats_add(&re, col->times, col->values, n) == 0 && !values_match(q->type, st, &re))
+            why = "values";
+        tsf_stats_free(&re);
+    }
+    if (!why) return 0;
+    fprintf(stderr,
+            "tsfs: %s: page at offset %" PRIu64 " of %s.%s does not match its statistics (%s); not served\n",
+            s->file->path, p->offset, q->device, q->measurement, why);
+    return TSF_ECORRUPT;
+}
+
+/* A chunk that cannot be read: the query fails, and the log says where. */
+static void log_bad_chunk(const EngineQuery *q, const Src *s, int rc)
+{
+    const TsfErr *err = tsf_reader_err(s->file->r);
+    fprintf(stderr, "tsfs: %s: chunk at offset %" PRIu64 " of %s.%s unreadable (%s); not served\n",
+            s->file->path, s->offset, q->device, q->measurement, err->code ? err->msg : tsf_strerror(rc));
+}
+
 /* Loads the next useful page of a chunk source; false when the chunk ends. */
 static bool chunk_next_page(EngineQuery *q, Src *s)
 {
     if (!s->opened) {
         int rc = tsf_chunk_open(s->file->r, s->offset, &s->chunk);
         if (rc) {
+            log_bad_chunk(q, s, rc);
             q->err = rc;
             return false;
         }
@@ -296,6 +368,8 @@ static bool chunk_next_page(EngineQuery *q, Src *s)
         }
         q->cnt.pages_decoded++;
         int rc = tsf_page_decode(&s->chunk, &p, &s->col);
+        if (rc) log_bad_chunk(q, s, rc);
+        if (rc == 0) rc = page_check(q, s, &p, st, p.h.has_stats || s->full_stats);
         if (rc) {
             q->err = rc;
             return false;
@@ -312,7 +386,10 @@ static bool chunk_next_page(EngineQuery *q, Src *s)
         s->pos = 0;
         return true;
     }
-    if (k < 0) q->err = k;
+    if (k < 0) {
+        log_bad_chunk(q, s, k);
+        q->err = k;
+    }
     return false;
 }
 
@@ -342,13 +419,18 @@ static Src *add_src(EngineQuery *q, SrcKind kind)
     return s;
 }
 
-static FileRef *add_file(EngineQuery *q, TsfReader *r, const Mods *mods)
+static FileRef *add_file(EngineQuery *q, TsfReader *r, const char *path, const Mods *mods)
 {
     FileRef **v = realloc(q->files, (q->nfiles + 1) * sizeof(*v));
     if (!v) return NULL;
     q->files = v;
     FileRef *f = calloc(1, sizeof(*f));
     if (!f) return NULL;
+    f->path = strdup(path);
+    if (!f->path) {
+        free(f);
+        return NULL;
+    }
     f->r = r;
     mods_init(&f->mods);
     for (size_t i = 0; i < mods->n; i++) {
@@ -435,7 +517,7 @@ static int add_working_file(EngineQuery *q, TsFileProc *proc)
         rc = tsf_reader_open_data(proc->path, &r, NULL);
         if (rc) return rc;
         q->cnt.files_opened++;
-        FileRef *f = add_file(q, r, &proc->mods);
+        FileRef *f = add_file(q, r, proc->path, &proc->mods);
         if (!f) {
             tsf_reader_close(r);
             return -ENOMEM;
@@ -479,7 +561,7 @@ static int add_closed_file(EngineQuery *q, ClosedFile *cf)
         tsf_reader_close(r);
         return rc;
     }
-    FileRef *f = add_file(q, r, &cf->mods);
+    FileRef *f = add_file(q, r, cf->path, &cf->mods);
     if (!f) {
         tsf_series_meta_free(&sm);
         tsf_reader_close(r);
@@ -619,6 +701,7 @@ void engine_query_close(EngineQuery *q)
     for (size_t i = 0; i < q->nfiles; i++) {
         tsf_reader_close(q->files[i]->r);
         mods_free(&q->files[i]->mods);
+        free(q->files[i]->path);
         free(q->files[i]);
     }
     free(q->srcs);

@@ -91,6 +91,8 @@ static TsFileProc *reopen_file(Engine *e, Partition *p, const char *path, bool s
     TsfErr err = {0};
     if (stat(path, &st) == 0 && st.st_size < TSF_HEAD_LEN) {
         /* created, then the engine died before its head reached the disk */
+        fprintf(stderr, "tsfs: %s: shorter than a TsFile head (%lld bytes): started again, empty\n", path,
+                (long long)st.st_size);
         rc = tsf_writer_open(path, &wo, &proc->writer);
         if (rc == 0) rc = tsf_writer_sync(proc->writer);
     } else {
@@ -119,25 +121,54 @@ static TsFileProc *reopen_file(Engine *e, Partition *p, const char *path, bool s
     return proc;
 }
 
-/* A complete file: its record, with a .resource rebuilt when missing. */
-static ClosedFile *load_closed(const char *path, bool sequence, uint64_t version)
+/*
+ * A complete file (rd open on it): its record.  Its whole index is walked
+ * (a damaged index refuses the file), and the device ranges found there
+ * check the .resource: one that is missing, unreadable or narrower than the
+ * index (a damaged one would hide data from queries) is rebuilt.  Neither
+ * file carries a checksum, so this is what can be checked.
+ */
+static ClosedFile *load_closed(const char *path, TsfReader *rd, bool sequence, uint64_t version)
 {
+    Resource idx;
+    int rc = resource_from_index(&idx, rd);
+    if (rc) {
+        const TsfErr *err = tsf_reader_err(rd);
+        fprintf(stderr, "tsfs: %s: cannot be used (index: %s); left in place, not served\n", path,
+                err->code ? err->msg : tsf_strerror(rc));
+        return NULL;
+    }
     ClosedFile *cf = calloc(1, sizeof(*cf));
-    if (!cf) return NULL;
+    if (!cf) {
+        resource_free(&idx);
+        return NULL;
+    }
     cf->path = strdup(path);
     cf->sequence = sequence;
     cf->version = version;
     resource_init(&cf->res);
     mods_init(&cf->mods);
     mods_load(&cf->mods, path);
-    if (resource_read(&cf->res, path) == 0) return cf;
+    const char *dev = NULL;
+    rc = resource_read(&cf->res, path);
+    if (rc == 0 && resource_covers(&cf->res, &idx, &dev)) {
+        resource_free(&idx);
+        return cf;
+    }
+    if (rc == 0)
+        fprintf(stderr, "tsfs: %s.resource: does not cover device %s of its TsFile\n", path, dev);
+    else if (rc != -ENOENT)
+        fprintf(stderr, "tsfs: %s.resource: unreadable (%s)\n", path, tsf_strerror(rc));
     resource_free(&cf->res);
-    resource_init(&cf->res);
-    int rc = resource_rebuild(&cf->res, path);
-    if (rc == 0) scan_plan_range(path, &cf->res);
-    if (rc == 0) rc = resource_write(&cf->res, path);
+    cf->res = idx;
+    scan_plan_range(path, &cf->res);
+    rc = resource_write(&cf->res, path);
     if (rc == 0) {
         fprintf(stderr, "tsfs: %s: rebuilt its .resource\n", path);
+        return cf;
+    }
+    if (eng_disk_full(rc)) { /* served from the index meanwhile */
+        fprintf(stderr, "tsfs: %s: .resource not rebuilt (%s); again at the next start\n", path, tsf_strerror(rc));
         return cf;
     }
     fprintf(stderr, "tsfs: %s: cannot rebuild its .resource (%s); not served\n", path, tsf_strerror(rc));
@@ -168,8 +199,8 @@ static void recover_file(Engine *e, Partition *p, const char *path, bool sequenc
     int rc =
         stat(path, &st) == 0 && st.st_size < TSF_HEAD_LEN ? TSF_EINCOMPLETE : tsf_reader_open(path, &r, &err);
     if (rc == 0) {
+        ClosedFile *cf = load_closed(path, r, sequence, version);
         tsf_reader_close(r);
-        ClosedFile *cf = load_closed(path, sequence, version);
         if (!cf) return;
         g_ptr_array_add(p->closed, cf);
         if (sequence) note_last_flushed(p, &cf->res);
@@ -289,8 +320,8 @@ static ReplayAction replay_action(Engine *e, const char *sgname, int64_t pid, ui
 
 static int replay_record(void *ctx, uint64_t segment, const uint8_t *payload, size_t len)
 {
-    (void)segment;
     Engine *e = ctx;
+    if (e->replay_seg == 0 || segment < e->replay_seg) e->replay_seg = segment;
     TsfCursor c = tsf_cursor(payload, len);
     uint8_t kind = tsf_cur_u8(&c);
     if (kind == REC_DELETE) {
@@ -312,7 +343,7 @@ static int replay_record(void *ctx, uint64_t segment, const uint8_t *payload, si
         atomic_fetch_add(&e->replayed, 1);
         g_free(device);
         g_free(meas);
-        return 0;
+        return eng_disk_full(rc) ? rc : 0;
     }
     if (kind != REC_INSERT) return 0; /* unknown record kind: not ours to judge */
     const uint8_t *sgs, *devs;
@@ -378,6 +409,8 @@ static int replay_record(void *ctx, uint64_t segment, const uint8_t *payload, si
                           ? eng_apply_column(e, proc, device, meas, type, times, values, n)
                           : eng_replay_insert(e, device, times, n, &col);
             if (irc) fprintf(stderr, "tsfs: WAL: cannot replay %s.%s: %s\n", device, meas, tsf_strerror(irc));
+            /* a full disk stops the start: the record must not be discarded unreplayed */
+            if (eng_disk_full(irc)) rc = irc;
             g_free(meas);
         }
         free(times);
@@ -404,6 +437,7 @@ int recovery_run(Engine *e)
     load_sealed(e);
     e->replaying = true;
     int rc = wal_replay(e->wal, replay_record, e);
+    if (rc == TSF_ECORRUPT) rc = 0; /* a file that is no segment: reported, left in place (wal.c) */
     e->replaying = false;
     /* reopened files: their replayed memtables flushed, then closed */
     for (guint i = 0; i < e->recovered->len; i++) {
@@ -414,6 +448,9 @@ int recovery_run(Engine *e)
     }
     g_ptr_array_set_size(e->recovered, 0);
     if (rc == 0) rc = engine_flush_all(e);
+    if (eng_disk_full(rc))
+        fprintf(stderr, "tsfs: %s: the data the WAL holds cannot be flushed; nothing is lost: free space and "
+                        "start again\n", tsf_strerror(rc));
     uint64_t seg;
     if (rc == 0) rc = wal_rotate(e->wal, &seg);
     if (rc == 0) rc = wal_discard_before(e->wal, seg);

@@ -169,6 +169,20 @@ static int serialize(const Resource *r, TsfBuf *b)
     return b->err;
 }
 
+int resource_serialize(const Resource *r, uint8_t **out, size_t *len)
+{
+    TsfBuf b = TSF_BUF_INIT;
+    int rc = serialize(r, &b);
+    if (rc == 0 && !b.data) rc = tsf_buf_grow(&b, 1); /* never empty, but keep *out a real block */
+    if (rc) {
+        tsf_buf_free(&b);
+        return rc;
+    }
+    *out = b.data;
+    *len = b.len;
+    return 0;
+}
+
 int resource_write(const Resource *r, const char *tsfile_path)
 {
     TsfBuf b = TSF_BUF_INIT;
@@ -318,6 +332,14 @@ static int parse(const uint8_t *p, size_t n, Resource *r)
     return 0;
 }
 
+int resource_parse(Resource *r, const uint8_t *p, size_t n)
+{
+    resource_init(r);
+    int rc = parse(p, n, r);
+    if (rc) resource_free(r);
+    return rc;
+}
+
 int resource_read(Resource *r, const char *tsfile_path)
 {
     resource_init(r);
@@ -326,9 +348,8 @@ int resource_read(Resource *r, const char *tsfile_path)
     size_t n = 0;
     int rc = read_file(path, &buf, &n);
     g_free(path);
-    if (rc == 0) rc = parse(buf, n, r);
+    if (rc == 0) rc = resource_parse(r, buf, n);
     free(buf);
-    if (rc) resource_free(r);
     return rc;
 }
 
@@ -376,17 +397,37 @@ static int rebuild_series(void *ctx, const TsfSeriesMeta *sm)
     return 0;
 }
 
+int resource_from_index(Resource *r, TsfReader *rd)
+{
+    resource_init(r);
+    RebuildCtx x = {.r = r};
+    int rc = tsf_reader_foreach_series(rd, rebuild_series, &x);
+    if (rc == 0) rc = flush_device(&x);
+    free(x.dev_copy);
+    if (rc) resource_free(r);
+    return rc;
+}
+
 int resource_rebuild(Resource *r, const char *tsfile_path)
 {
     resource_init(r);
     TsfReader *rd = NULL;
     int rc = tsf_reader_open(tsfile_path, &rd, NULL);
     if (rc) return rc;
-    RebuildCtx x = {.r = r};
-    rc = tsf_reader_foreach_series(rd, rebuild_series, &x);
-    if (rc == 0) rc = flush_device(&x);
-    free(x.dev_copy);
+    rc = resource_from_index(r, rd);
     tsf_reader_close(rd);
-    if (rc) resource_free(r);
     return rc;
+}
+
+bool resource_covers(const Resource *r, const Resource *file, const char **device)
+{
+    for (size_t i = 0; i < file->n; i++) {
+        const ResDevice *want = &file->dev[i];
+        const ResDevice *have = resource_find(r, want->device);
+        if (!have || have->start > want->start || have->end < want->end) {
+            if (device) *device = want->device;
+            return false;
+        }
+    }
+    return true;
 }

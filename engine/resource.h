@@ -45,10 +45,25 @@ int64_t resource_max_time(const Resource *r);
 
 /* Writes tsfile_path + ".resource" atomically (temp, fsync, rename, fsync dir). */
 int resource_write(const Resource *r, const char *tsfile_path);
+/* The bytes resource_write writes, in *out (malloc'ed, free it) and *len. */
+int resource_serialize(const Resource *r, uint8_t **out, size_t *len);
 /* Reads tsfile_path + ".resource".  -ENOENT when missing, TSF_ECORRUPT when malformed. */
 int resource_read(Resource *r, const char *tsfile_path);
+/* Parses the bytes of a .resource file held in memory into r (emptied
+ * first): 0, TSF_ECORRUPT or -ENOMEM; on failure r is left empty.
+ * resource_read reads through it. */
+int resource_parse(Resource *r, const uint8_t *p, size_t n);
 /* Rebuilds the resource of a complete TsFile from its index (device time
  * ranges from the series statistics). */
 int resource_rebuild(Resource *r, const char *tsfile_path);
+/* The same from a reader open on the file (its whole index is walked, so a
+ * damaged index fails here: TSF_ECORRUPT). */
+struct TsfReader;
+int resource_from_index(Resource *r, struct TsfReader *rd);
+/* Does r cover file (each device of file present in r, with a range that
+ * holds file's)?  When not, *device (may be NULL) names the first device
+ * that is missing or wider.  A .resource that does not cover its TsFile's
+ * index would hide data from queries. */
+bool resource_covers(const Resource *r, const Resource *file, const char **device);
 
 #endif

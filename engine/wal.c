@@ -13,8 +13,12 @@
  * not reach the disk) never parses as records.  Creating a segment writes
  * the magic, fdatasyncs the file and fsyncs the directory, so a segment that
  * exists after a crash always has its magic; a full 8-byte magic that does
- * not match is therefore reported (TSF_ECORRUPT) rather than truncated away.
- * A shorter file is a creation that never completed: it is emptied.
+ * not match is therefore reported (TSF_ECORRUPT) rather than truncated away,
+ * unless an intact record follows it (CRC-checked: the magic was damaged,
+ * the records are ours and are replayed).  A shorter file is a creation
+ * that never completed: it is emptied.  Replay walks a segment through a
+ * read window (replay_fill); wal_scan_image runs the same walk over bytes
+ * in memory (a window that already holds everything).
  * The directory is flock()ed while open, so two Wal handles (or two
  * processes) never append to the same log.
  *
@@ -48,6 +52,13 @@
  * Errors: a failed write/fsync/segment switch is stored in `err`; every call
  * returns it from then on and every waiter is woken with it.  Argument
  * errors (-EINVAL) and -ENOMEM of an append are not sticky: nothing changed.
+ * A full disk (ENOSPC, EDQUOT from write(2) or from creating a segment) is
+ * not sticky either: the round's bytes are cut off again (ftruncate), its
+ * records stay buffered in order, and `full` holds the error.  Meanwhile a
+ * waiter whose record is not written gets the error after one round of its
+ * own, and an append is refused (nothing taken) unless the buffered records
+ * can be written first; the first round that succeeds clears `full`.  A
+ * failed fdatasync stays sticky (what reached the disk is unknown).
  *
  * Lock order: the WAL mutex is the innermost lock; replay callbacks run
  * without it.
@@ -94,6 +105,7 @@ struct Wal {
     uint32_t batch_ms;   /* BATCH: sync period */
     size_t buffer_bytes; /* write(2) once active passes this */
     int dirfd;           /* the log directory (flock()ed) */
+    char *dir;           /* its path, for log lines */
     uint64_t open_seg;   /* segment created by open: older ones are replayed */
 
     /* state, protected by mu */
@@ -110,6 +122,7 @@ struct Wal {
     bool io_busy;              /* a leader is doing I/O outside the lock */
     int barrier;               /* rotations/close in progress: appends wait */
     int err;                   /* sticky error, 0 when healthy */
+    int full;                  /* -ENOSPC/-EDQUOT of the last round; its records are kept in active */
     bool stop;                 /* BATCH thread: exit */
     bool has_thread;           /* BATCH thread was started */
     pthread_t thread;          /* the BATCH thread */
@@ -215,9 +228,17 @@ static void set_err_locked(Wal *w, int rc)
     pthread_cond_broadcast(&w->cond);
 }
 
+static bool disk_full(int rc)
+{
+    return rc == -ENOSPC || rc == -EDQUOT;
+}
+
 /*
  * One I/O round.  Called with mu held, io_busy false, err 0.  Takes every
  * buffered record, writes it (and syncs if `sync`) outside the lock.
+ * A write(2) that finds the disk full is undone (the segment cut back to
+ * where the round began) and its records go back in front of `active`, to
+ * be written by a later round: `full` says so until a round succeeds.
  */
 static void lead_round(Wal *w, bool sync)
 {
@@ -230,10 +251,33 @@ static void lead_round(Wal *w, bool sync)
     w->io_busy = true;
     pthread_mutex_unlock(&w->mu);
 
-    int rc = fileio_write_all(fd, out.data, out.len);
+    int rc = 0;
+    bool created = false, keep = false;
+    if (fd < 0) {
+        /* opened on a full disk: the segment is made by the first round with room */
+        rc = segment_create(w->dirfd, w->cur_seg, &fd);
+        created = rc == 0;
+        keep = disk_full(rc);
+    }
+    if (rc == 0) {
+        off_t before = lseek(fd, 0, SEEK_CUR);
+        rc = fileio_write_all(fd, out.data, out.len);
+        keep = disk_full(rc) && before >= 0 && ftruncate(fd, before) == 0 && lseek(fd, before, SEEK_SET) == before;
+    }
     if (rc == 0 && sync && fdatasync(fd) != 0) rc = -errno;
 
     pthread_mutex_lock(&w->mu);
+    if (created) w->fd = fd;
+    if (keep && buf_reserve(&out, w->active.len, w->buffer_bytes) == 0) {
+        /* the round's records, then those appended meanwhile */
+        memcpy(out.data + out.len, w->active.data, w->active.len);
+        out.len += w->active.len;
+        WalBuf appended_meanwhile = w->active;
+        w->active = out;
+        out = appended_meanwhile;
+    } else {
+        keep = false;
+    }
     out.len = 0;
     if (out.cap > 4 * w->buffer_bytes + 8192) { /* after a huge record */
         free(out.data);
@@ -241,10 +285,16 @@ static void lead_round(Wal *w, bool sync)
     }
     w->spare = out;
     w->io_busy = false;
+    if (keep) {
+        w->full = rc;
+        pthread_cond_broadcast(&w->cond);
+        return;
+    }
     if (rc != 0) {
         set_err_locked(w, rc);
         return;
     }
+    w->full = 0;
     w->written = last;
     if (sync) {
         w->synced = last;
@@ -255,18 +305,25 @@ static void lead_round(Wal *w, bool sync)
 
 /*
  * Returns once records <= target are written (sync: synced), leading I/O
- * rounds as needed.  Called and returns with mu held.
+ * rounds as needed.  Called and returns with mu held.  While the disk is
+ * full a caller leads at most one round of its own, then returns -ENOSPC
+ * (its records stay buffered for later rounds).
  */
 static int flush_locked(Wal *w, bool sync, uint64_t target)
 {
     if (target > w->appended) target = w->appended; /* a bogus ticket must not spin */
+    bool tried = false;
     for (;;) {
         if (w->err) return w->err;
         if ((sync ? w->synced : w->written) >= target) return 0;
-        if (w->io_busy)
+        if (w->io_busy) {
             pthread_cond_wait(&w->cond, &w->mu);
-        else
+        } else if (w->full && tried) {
+            return w->full;
+        } else {
             lead_round(w, sync);
+            tried = true;
+        }
     }
 }
 
@@ -342,6 +399,7 @@ static void wal_free(Wal *w)
     free(w->active.data);
     free(w->spare.data);
     free(w->segs);
+    free(w->dir);
     free(w);
 }
 
@@ -359,10 +417,13 @@ int wal_open(const char *dir, const WalOptions *opts, Wal **out)
     w->buffer_bytes = o.buffer_bytes ? o.buffer_bytes : WAL_DEFAULT_BUFFER;
     w->fd = -1;
     w->dirfd = -1;
+    w->dir = strdup(dir);
 
-    int rc = 0;
+    int rc = w->dir ? 0 : -ENOMEM;
     bool created = false;
-    if (mkdir(dir, 0755) == 0)
+    if (rc != 0)
+        ; /* out of memory */
+    else if (mkdir(dir, 0755) == 0)
         created = true;
     else if (errno != EEXIST)
         rc = -errno;
@@ -379,7 +440,13 @@ int wal_open(const char *dir, const WalOptions *opts, Wal **out)
             rc = -EOVERFLOW;
         w->open_seg = last + 1;
     }
-    if (rc == 0) rc = segment_create(w->dirfd, w->open_seg, &w->fd);
+    if (rc == 0) {
+        rc = segment_create(w->dirfd, w->open_seg, &w->fd);
+        if (disk_full(rc)) { /* made later, by the first round with room (lead_round) */
+            w->full = rc;
+            rc = 0;
+        }
+    }
     if (rc == 0) {
         w->cur_seg = w->open_seg;
         rc = segs_push(w, w->cur_seg);
@@ -428,7 +495,7 @@ int wal_close(Wal *w)
     pthread_mutex_unlock(&w->mu);
 
     /* close() can report a failed deferred write (NFS). */
-    if (close(w->fd) != 0 && rc == 0 && errno != EINTR) rc = -errno;
+    if (w->fd >= 0 && close(w->fd) != 0 && rc == 0 && errno != EINTR) rc = -errno;
     w->fd = -1;
     pthread_cond_destroy(&w->batch_cond);
     pthread_cond_destroy(&w->cond);
@@ -448,6 +515,8 @@ int wal_append(Wal *w, const void *payload, size_t len, uint64_t *ticket, uint64
     pthread_mutex_lock(&w->mu);
     while (w->barrier > 0 && w->err == 0) pthread_cond_wait(&w->cond, &w->mu);
     int rc = w->err;
+    /* a full disk: the kept records must reach it before a new one is taken */
+    if (rc == 0 && w->full) rc = flush_locked(w, false, w->appended);
     if (rc == 0) rc = buf_reserve(&w->active, need, w->buffer_bytes);
     if (rc != 0) {
         pthread_mutex_unlock(&w->mu);
@@ -466,6 +535,9 @@ int wal_append(Wal *w, const void *payload, size_t len, uint64_t *ticket, uint64
      * still headroom (then the next append or sync writes it). */
     if (w->active.len >= w->buffer_bytes && (!w->io_busy || w->active.len >= 2 * w->buffer_bytes))
         rc = flush_locked(w, false, t);
+    /* the record is taken (buffered) even if that write found the disk full:
+     * a waiter on its ticket gets the error */
+    if (disk_full(rc)) rc = 0;
     pthread_mutex_unlock(&w->mu);
 
     if (ticket) *ticket = t;
@@ -507,15 +579,16 @@ int wal_rotate(Wal *w, uint64_t *segment)
         pthread_mutex_unlock(&w->mu);
         int nfd = -1;
         rc = segment_create(w->dirfd, next, &nfd);
-        if (rc == 0) close(oldfd); /* already fdatasynced by the drain */
+        if (rc == 0 && oldfd >= 0) close(oldfd); /* already fdatasynced by the drain */
         pthread_mutex_lock(&w->mu);
         w->io_busy = false;
         if (rc == 0) {
             w->fd = nfd;
             w->cur_seg = next;
         } else {
+            /* a full disk: appends go on into the current segment */
             w->nsegs--;
-            set_err_locked(w, rc);
+            if (!disk_full(rc)) set_err_locked(w, rc);
         }
     }
     if (rc == 0 && segment) *segment = next;
@@ -611,6 +684,7 @@ typedef struct ReplayBuf {
 static int replay_fill(int fd, ReplayBuf *rb, uint64_t off, size_t n, uint64_t size, bool *shrunk)
 {
     if (off >= rb->base && off + n <= rb->base + rb->len) return 0;
+    if (fd < 0) return -EIO; /* an image in memory: callers stay inside it */
     /* Keep the bytes from off on, move them to the front. */
     size_t keep = 0;
     if (off >= rb->base && off < rb->base + rb->len) {
@@ -620,7 +694,10 @@ static int replay_fill(int fd, ReplayBuf *rb, uint64_t off, size_t n, uint64_t s
     rb->base = off;
     rb->len = keep;
     if (rb->cap < n) {
-        size_t ncap = n > WAL_READ_CHUNK ? n : WAL_READ_CHUNK;
+        /* a chunk at a time, but no more than the file holds */
+        uint64_t left = size - off;
+        size_t ncap = left < WAL_READ_CHUNK ? (size_t)left : WAL_READ_CHUNK;
+        if (ncap < n) ncap = n;
         uint8_t *p = realloc(rb->data, ncap);
         if (!p) return -ENOMEM;
         rb->data = p;
@@ -652,7 +729,97 @@ static int replay_truncate(int fd, uint64_t off)
     return 0;
 }
 
-static int replay_segment(Wal *w, uint64_t seg, ReplayBuf *rb, WalReplayFn fn, void *ctx)
+/* Why a segment's walk stopped before its end. */
+typedef enum WalTail {
+    TAIL_NONE,    /* every byte was records */
+    TAIL_CUT,     /* a record (or the magic) cut short by the end of the file */
+    TAIL_BAD_LEN, /* a length of 0, over the cap */
+    TAIL_BAD_CRC, /* a payload that does not match its CRC */
+} WalTail;
+
+static const char *tail_why(WalTail t)
+{
+    switch (t) {
+    case TAIL_CUT: return "cut short by the end of the file";
+    case TAIL_BAD_LEN: return "has an impossible length";
+    case TAIL_BAD_CRC: return "fails its CRC";
+    default: return "is fine";
+    }
+}
+
+/* Checks the record at off: 0 with *len set when it is intact (its bytes
+ * then sit in rb), TAIL_* when not, or a negative read error. */
+static int record_at(int fd, ReplayBuf *rb, uint64_t off, uint64_t size, uint32_t *len)
+{
+    bool shrunk = false;
+    if (size - off < WAL_HDR) return TAIL_CUT;
+    int rc = replay_fill(fd, rb, off, WAL_HDR, size, &shrunk);
+    if (rc != 0 || shrunk) return rc != 0 ? rc : TAIL_CUT;
+    const uint8_t *h = rb->data + (off - rb->base);
+    uint32_t n = get_le32(h), crc = get_le32(h + 4);
+    if (n == 0 || n > WAL_MAX_PAYLOAD) return TAIL_BAD_LEN;
+    if (n > size - off - WAL_HDR) return TAIL_CUT;
+    rc = replay_fill(fd, rb, off, WAL_HDR + (size_t)n, size, &shrunk);
+    if (rc != 0 || shrunk) return rc != 0 ? rc : TAIL_CUT;
+    if (crc32c(0, rb->data + (off - rb->base) + WAL_HDR, n) != crc) return TAIL_BAD_CRC;
+    *len = n;
+    return 0;
+}
+
+/*
+ * Walks a segment of `size` bytes whose bytes replay_fill brings into rb
+ * (fd < 0: rb already holds all of them), calling fn for every intact
+ * record.  *end receives the offset after the last intact record, *tail why
+ * the walk stopped there, *bad_magic whether the magic was damaged but the
+ * records after it are intact (then they are ours: replayed).  Returns 0,
+ * TSF_ECORRUPT when the file is not a segment (a foreign magic not followed
+ * by an intact record; nothing is called), fn's non-zero return, or a read
+ * error.
+ */
+static int scan_records(int fd, ReplayBuf *rb, uint64_t size, uint64_t seg, WalReplayFn fn, void *ctx,
+                        uint64_t *end, WalTail *tail, bool *bad_magic)
+{
+    *end = 0;
+    *tail = TAIL_NONE;
+    *bad_magic = false;
+    if (size < WAL_MAGIC_LEN) {
+        /* creation never completed: nothing in it was acknowledged */
+        *tail = size > 0 ? TAIL_CUT : TAIL_NONE;
+        return 0;
+    }
+    bool shrunk = false;
+    int rc = replay_fill(fd, rb, 0, WAL_MAGIC_LEN, size, &shrunk);
+    if (rc != 0) return rc;
+    if (shrunk) {
+        *tail = TAIL_CUT;
+        return 0;
+    }
+    uint64_t off = WAL_MAGIC_LEN;
+    if (memcmp(rb->data, WAL_MAGIC, WAL_MAGIC_LEN) != 0) {
+        uint32_t len;
+        rc = record_at(fd, rb, off, size, &len);
+        if (rc != 0) return rc < 0 ? rc : TSF_ECORRUPT;
+        *bad_magic = true;
+    }
+    while (off < size) {
+        uint32_t len;
+        rc = record_at(fd, rb, off, size, &len);
+        if (rc < 0) return rc;
+        if (rc > 0) {
+            *tail = (WalTail)rc;
+            break;
+        }
+        rc = fn(ctx, seg, rb->data + (off - rb->base) + WAL_HDR, len);
+        if (rc != 0) return rc;
+        off += WAL_HDR + (uint64_t)len;
+    }
+    *end = off;
+    return 0;
+}
+
+/* Replays one segment; *foreign is set when the file is no segment (then
+ * it is reported and left alone, and 0 is returned). */
+static int replay_segment(Wal *w, uint64_t seg, ReplayBuf *rb, WalReplayFn fn, void *ctx, bool *foreign)
 {
     char name[WAL_NAME_LEN + 1];
     seg_name(name, seg);
@@ -664,47 +831,41 @@ static int replay_segment(Wal *w, uint64_t seg, ReplayBuf *rb, WalReplayFn fn, v
         close(fd);
         return rc;
     }
-    uint64_t size = (uint64_t)st.st_size;
+    uint64_t size = (uint64_t)st.st_size, end;
     rb->len = 0;
     rb->base = 0;
-    int rc = 0;
-    if (size < WAL_MAGIC_LEN) {
-        /* Creation never completed: nothing in it was acknowledged. */
-        rc = size > 0 ? replay_truncate(fd, 0) : 0;
-        close(fd);
-        return rc;
+    WalTail tail;
+    bool bad_magic;
+    int rc = scan_records(fd, rb, size, seg, fn, ctx, &end, &tail, &bad_magic);
+    if (rc == TSF_ECORRUPT) {
+        fprintf(stderr, "tsfs: %s/%s: not a WAL segment (bad magic, no record after it); left in place\n",
+                w->dir, name);
+        *foreign = true;
+        rc = 0;
     }
-    bool bad = false; /* torn or corrupt record at off */
-    rc = replay_fill(fd, rb, 0, WAL_MAGIC_LEN, size, &bad);
-    if (rc == 0 && !bad && memcmp(rb->data, WAL_MAGIC, WAL_MAGIC_LEN) != 0) rc = TSF_ECORRUPT;
-    uint64_t off = bad ? 0 : WAL_MAGIC_LEN;
-
-    while (rc == 0 && !bad && off < size) {
-        if (size - off < WAL_HDR) {
-            bad = true;
-            break;
-        }
-        rc = replay_fill(fd, rb, off, WAL_HDR, size, &bad);
-        if (rc != 0 || bad) break;
-        const uint8_t *h = rb->data + (off - rb->base);
-        uint32_t len = get_le32(h);
-        uint32_t crc = get_le32(h + 4);
-        if (len == 0 || len > WAL_MAX_PAYLOAD || len > size - off - WAL_HDR) {
-            bad = true;
-            break;
-        }
-        rc = replay_fill(fd, rb, off, WAL_HDR + (size_t)len, size, &bad);
-        if (rc != 0 || bad) break;
-        const uint8_t *p = rb->data + (off - rb->base) + WAL_HDR;
-        if (crc32c(0, p, len) != crc) {
-            bad = true;
-            break;
-        }
-        rc = fn(ctx, seg, p, len);
-        off += WAL_HDR + (uint64_t)len;
+    if (rc == 0 && bad_magic)
+        fprintf(stderr, "tsfs: %s/%s: damaged magic, but intact records follow: replayed\n", w->dir, name);
+    if (rc == 0 && tail != TAIL_NONE) {
+        /* A crash leaves a torn last record; a damaged one ends the
+         * segment too: what follows was never proven acknowledged. */
+        fprintf(stderr, "tsfs: %s/%s: record at offset %llu %s; %llu bytes cut from there\n", w->dir, name,
+                (unsigned long long)end, tail_why(tail), (unsigned long long)(size - end));
+        rc = replay_truncate(fd, end);
     }
-    if (rc == 0 && bad) rc = replay_truncate(fd, off);
     close(fd);
+    return rc;
+}
+
+int wal_scan_image(const uint8_t *p, size_t n, uint64_t segment, WalReplayFn fn, void *ctx, size_t *intact)
+{
+    *intact = 0;
+    if (!fn || (!p && n)) return -EINVAL;
+    ReplayBuf rb = {(uint8_t *)p, n, n, 0}; /* never written: every byte is in the window */
+    uint64_t end;
+    WalTail tail;
+    bool bad_magic;
+    int rc = scan_records(-1, &rb, n, segment, fn, ctx, &end, &tail, &bad_magic);
+    if (rc == 0) *intact = (size_t)end;
     return rc;
 }
 
@@ -725,9 +886,23 @@ int wal_replay(Wal *w, WalReplayFn fn, void *ctx)
     }
     pthread_mutex_unlock(&w->mu);
 
+    /* A file that is no segment is reported and skipped; it leaves the
+     * list so that wal_discard_before never deletes what it could not read. */
     ReplayBuf rb = {0};
-    for (size_t i = 0; rc == 0 && i < n; i++) rc = replay_segment(w, list[i], &rb, fn, ctx);
+    bool any_foreign = false;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        bool foreign = false;
+        rc = replay_segment(w, list[i], &rb, fn, ctx, &foreign);
+        if (!foreign) continue;
+        any_foreign = true;
+        pthread_mutex_lock(&w->mu);
+        size_t k = 0;
+        for (size_t j = 0; j < w->nsegs; j++)
+            if (w->segs[j] != list[i]) w->segs[k++] = w->segs[j];
+        w->nsegs = k;
+        pthread_mutex_unlock(&w->mu);
+    }
     free(rb.data);
     free(list);
-    return rc;
+    return rc == 0 && any_foreign ? TSF_ECORRUPT : rc;
 }

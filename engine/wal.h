@@ -12,7 +12,8 @@
  * it).  A torn or corrupt record ends the replay of its segment: everything
  * after it in that segment is discarded (it was never acknowledged: a record
  * is acknowledged only once it is synced, see below), and the segment is
- * truncated at that point when the log is reopened.
+ * truncated at that point when the log is reopened, with a log line naming
+ * the segment and the offset.
  *
  * Durability modes:
  *   WAL_SYNC_ALWAYS  wal_append returns a ticket; wal_wait(ticket) returns
@@ -56,18 +57,33 @@ int wal_open(const char *dir, const WalOptions *opts, Wal **out);
 /* Replays every record of every existing segment (oldest first) that was
  * there at open, calling fn(ctx, segment, payload, len) for each.  A
  * non-zero return of fn stops the replay and is returned.  Torn tails are
- * skipped (and truncated away).  Call before the first append. */
+ * skipped (and truncated away).  A file whose magic is wrong and is not
+ * followed by an intact record is no segment: it is reported, left in place
+ * (never discarded), the replay goes on with the next segment, and
+ * TSF_ECORRUPT is returned at the end.  A damaged magic followed by intact
+ * records is replayed.  Call before the first append. */
 typedef int (*WalReplayFn)(void *ctx, uint64_t segment, const uint8_t *payload, size_t len);
 int wal_replay(Wal *w, WalReplayFn fn, void *ctx);
+
+/* Walks a segment held in memory (n bytes, magic included) as wal_replay
+ * walks a segment file, calling fn(ctx, segment, ...) for every intact
+ * record, without logging or writing anything.  *intact receives the length
+ * replay would keep (the rest is a torn or corrupt tail).  Returns 0,
+ * TSF_ECORRUPT when the bytes are no segment, or fn's non-zero return. */
+int wal_scan_image(const uint8_t *p, size_t n, uint64_t segment, WalReplayFn fn, void *ctx, size_t *intact);
 
 /* Appends one record; *ticket (may be NULL) identifies it for wal_wait and
  * *segment (may be NULL) receives the segment it went to.  Returns 0 or a
  * negative errno (a failed write or fsync is sticky: every later call
- * returns it). */
+ * returns it).  A full disk is not sticky: -ENOSPC (or -EDQUOT) is returned
+ * and nothing appended while the records already buffered cannot be
+ * written; they are kept, in order, and written once there is room. */
 int wal_append(Wal *w, const void *payload, size_t len, uint64_t *ticket, uint64_t *segment);
 
 /* ALWAYS mode: blocks until the record of ticket is on disk.  Other modes:
- * returns at once.  Returns 0 or the sticky error. */
+ * returns at once.  Returns 0 or the sticky error, or -ENOSPC (-EDQUOT)
+ * when the disk is full (the record stays buffered and may still reach the
+ * log later). */
 int wal_wait(Wal *w, uint64_t ticket);
 
 /* Writes and fsyncs everything appended so far. */

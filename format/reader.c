@@ -78,6 +78,12 @@ const TsfErr *tsf_reader_err(const TsfReader *r)
 {
     return &r->err;
 }
+
+void tsf_reader_clear_err(TsfReader *r)
+{
+    memset(&r->err, 0, sizeof(r->err));
+    r->err.offset = -1;
+}
 int tsf_reader_version(const TsfReader *r)
 {
     return r->version;
@@ -774,17 +780,26 @@ void tsf_column_free(TsfColumn *col)
     memset(col, 0, sizeof(*col));
 }
 
+/* Room for n times and n values of `type`: a column reused for a wider
+ * type grows its values even when n fits its times. */
 static int column_reserve(TsfColumn *col, size_t n, TsfType type)
 {
-    if (n <= col->cap && col->values) return 0;
+    size_t es = tsf_type_elem_size(type);
+    if (n <= col->cap && col->times && col->values && n * es <= col->value_bytes) return 0;
     size_t cap = col->cap ? col->cap : 64;
     while (cap < n) cap *= 2;
-    int64_t *t = realloc(col->times, cap * sizeof(int64_t));
-    if (t) col->times = t;
-    void *v = realloc(col->values, cap * tsf_type_elem_size(type));
-    if (v) col->values = v;
-    if (!t || !v) return -ENOMEM;
-    col->cap = cap;
+    if (cap > col->cap || !col->times) {
+        int64_t *t = realloc(col->times, cap * sizeof(int64_t));
+        if (!t) return -ENOMEM;
+        col->times = t;
+        col->cap = cap;
+    }
+    if (col->cap * es > col->value_bytes || !col->values) {
+        void *v = realloc(col->values, col->cap * es);
+        if (!v) return -ENOMEM;
+        col->values = v;
+        col->value_bytes = col->cap * es;
+    }
     return 0;
 }
 

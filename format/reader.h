@@ -57,6 +57,9 @@ int tsf_reader_version(const TsfReader *r);
 uint64_t tsf_reader_file_size(const TsfReader *r);
 uint64_t tsf_reader_meta_offset(const TsfReader *r); /* the separator */
 const TsfErr *tsf_reader_err(const TsfReader *r);
+/* Forgets the recorded error, so the next one is recorded (a checker going
+ * on after a fault). */
+void tsf_reader_clear_err(TsfReader *r);
 
 typedef struct TsfChunkMeta {
     uint64_t offset; /* of the chunk header */
@@ -129,7 +132,8 @@ typedef struct TsfColumn {
     void *values;    /* n values, physical form; TsfBin point into raw */
     uint8_t *bitmap; /* aligned value pages: row bitmap, MSB first, 1 = present */
     size_t cap, bitmap_cap;
-    TsfBuf raw; /* decompressed body */
+    size_t value_bytes; /* allocated for values */
+    TsfBuf raw;         /* decompressed body */
 } TsfColumn;
 
 void tsf_column_free(TsfColumn *col);

@@ -44,12 +44,14 @@ static void usage(FILE *out)
         "  -V, --version           the version\n"
         "\n"
         "tsfs options (-o):\n"
-        "  partition_interval=MS   time partition width in ms (default 604800000, a week)\n"
+        "  partition_interval=MS   time partition width in ms, fixed when DATA_DIR is made\n"
+        "                          (default 604800000, a week; later mounts use DATA_DIR's)\n"
         "  memtable_size=BYTES     memory for memtables, K/M/G suffixes (default 64M)\n"
         "  wal_sync=MODE           always | batch | off (default batch)\n"
         "  time_format=FMT         ms | iso: how times print (default ms)\n"
         "  compression=CODEC       for new series: UNCOMPRESSED SNAPPY GZIP LZ4 ZSTD LZMA2 (default LZ4)\n"
         "  auto_seal=DURATION      seal partitions ending more than DURATION ago (h, d, w units)\n"
+        "  render_cache=BYTES      disk kept for rendered bytes of read files, K/M/G (default 1G, 0 = off)\n"
         "  uid=N, gid=N            owner shown for every file (default: DATA_DIR's owner)\n"
         "Other -o options go to libfuse (allow_other, ...); with allow_other tsfs adds\n"
         "default_permissions.  writeback_cache is refused.\n");
@@ -70,6 +72,17 @@ static int parse_size(const char *s, uint64_t *out)
         mul = 1u << 30, end++;
     if (*end) return -1;
     *out = v * mul;
+    return 0;
+}
+
+/* A uid or gid: digits only, below (uid_t)-1. */
+static int parse_id(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || *s == '-' || v >= UINT32_MAX) return -1;
+    *out = v;
     return 0;
 }
 
@@ -135,13 +148,19 @@ static int take_option(Tsfs *fs, Cmdline *cl, const char *opt)
         int c = tsf_compression_from_name(val);
         if (c < 0) goto bad;
         fs->eopts.compression = (TsfCompression)c;
+    } else if (KEY("render_cache")) {
+        if (parse_size(val, &fs->render_cache)) goto bad;
     } else if (KEY("auto_seal")) {
         if (parse_duration(val, &fs->auto_seal_ms)) goto bad;
     } else if (KEY("uid")) {
-        fs->uid = (uid_t)strtoul(val, NULL, 10);
+        uint64_t v;
+        if (parse_id(val, &v)) goto bad;
+        fs->uid = (uid_t)v;
         cl->uid_set = true;
     } else if (KEY("gid")) {
-        fs->gid = (gid_t)strtoul(val, NULL, 10);
+        uint64_t v;
+        if (parse_id(val, &v)) goto bad;
+        fs->gid = (gid_t)v;
         cl->gid_set = true;
     } else if (KEY("writeback_cache")) {
         fprintf(stderr,
@@ -234,7 +253,7 @@ static void seal_sg(void *ctx, const char *sg)
     int64_t *ids;
     size_t n;
     if (engine_partitions(fs->engine, sg, &ids, &n)) return;
-    int64_t now = fs_now_ms(), iv = fs->eopts.partition_interval;
+    int64_t now = fs_now_ms(), iv = engine_partition_interval(fs->engine);
     for (size_t i = 0; i < n; i++) {
         int64_t end = ids[i] * iv + iv; /* first time after the partition */
         if (end > now - fs->auto_seal_ms || engine_partition_is_sealed(fs->engine, sg, ids[i])) continue;
@@ -278,6 +297,8 @@ int main(int argc, char **argv)
 {
     Tsfs fs = {0};
     engine_options_default(&fs.eopts);
+    fs.render_cache = 1ull << 30;
+    fs.eopts.partition_interval = 0; /* DATA_DIR's own, or a week for a new one */
     Cmdline cl = {0};
     cl.fuse_opts = g_string_new(NULL);
     if (parse_cmdline(&fs, &cl, argc, argv)) return 2;
@@ -295,6 +316,7 @@ int main(int argc, char **argv)
     if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
         fprintf(stderr, "tsfs: %s is in use by another tsfs (it is locked); unmount that one first\n",
                 data_dir);
+        free(data_dir);
         return 1;
     }
     struct stat dst;
@@ -337,6 +359,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "tsfs: cannot open %s: %s\n", data_dir,
                 rc == -EBUSY ? "in use by another process" : strerror(rc < 0 && rc > -4096 ? -rc : EIO));
         report_parent(status_fd, 1);
+        free(data_dir);
         return 1;
     }
     fs.mount_time = fs_now_ms();
@@ -381,6 +404,7 @@ int main(int argc, char **argv)
                 if (nul > 2) close(nul);
             }
             log_init(true, cl.debug);
+            log_capture_stderr();
         }
         log_msg(LOG_INFO, "mounted %s on %s", data_dir, cl.mountpoint);
         pthread_t sealer;
@@ -391,6 +415,10 @@ int main(int argc, char **argv)
         fuse_loop_cfg_destroy(lc);
         fuse_session_unmount(se);
         fuse_remove_signal_handlers(se);
+        /* a second Ctrl-C or SIGTERM must not cut the final flush short */
+        signal(SIGINT, SIG_IGN);
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
         if (sealing) {
             pthread_mutex_lock(&seal_mu);
             seal_stop = true;
@@ -403,6 +431,7 @@ int main(int argc, char **argv)
     }
     if (se) fuse_session_destroy(se);
     report_parent(status_fd, 1);
+    content_free(&fs); /* its background renders use the engine */
     rc = engine_close(fs.engine);
     if (rc) {
         log_msg(LOG_ERR, "closing %s failed: %s; the WAL keeps what was not flushed", data_dir,
@@ -411,12 +440,12 @@ int main(int argc, char **argv)
     } else if (exit_code == 0) {
         log_msg(LOG_INFO, "%s closed cleanly", data_dir);
     }
-    content_free(&fs);
     nodes_free(&fs);
     g_string_free(o, TRUE);
     g_string_free(cl.fuse_opts, TRUE);
     fuse_opt_free_args(&args);
     free(data_dir);
     close(lockfd);
+    log_release_stderr();
     return exit_code;
 }

@@ -8,6 +8,8 @@
  *   <view>/<dev>/           sensors (under a partition: those with data there)
  *   <view>/<dev>.csv        the device view
  *   /<sg>/<part>/.tsfiles/  the closed TsFiles of a sealed partition
+ *   /.stats                 counters (stats.c)
+ *   <view>/<dev>/<s>.svg    a chart of sensor s (svg.c): found by name, never listed
  *
  * A node is created the first time its path is looked up or listed and
  * lives until unmount (see maybe_drop).  Its inode number is a hash
@@ -22,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
 
 #include "tsfs.h"
 
@@ -50,6 +54,8 @@ static void pending_table_free(gpointer p)
     g_hash_table_destroy(p);
 }
 
+static void pending_load(Tsfs *fs);
+
 void nodes_init(Tsfs *fs)
 {
     pthread_mutex_init(&fs->lock, NULL);
@@ -65,6 +71,7 @@ void nodes_init(Tsfs *fs)
     root->nlookup = 1;
     g_hash_table_insert(fs->nodes_by_ino, &root->ino, root);
     g_hash_table_insert(fs->nodes_by_key, root->key, root);
+    pending_load(fs);
 }
 
 void nodes_free(Tsfs *fs)
@@ -184,7 +191,7 @@ void node_release(Tsfs *fs, Node *n)
 void node_range(Tsfs *fs, const Node *n, int64_t *lo, int64_t *hi)
 {
     if (n->in_part) {
-        int64_t iv = fs->eopts.partition_interval;
+        int64_t iv = engine_partition_interval(fs->engine);
         /* floor division: partition p holds [p*iv, p*iv + iv - 1] */
         *lo = n->part * iv;
         *hi = *lo + (iv - 1);
@@ -197,6 +204,11 @@ void node_range(Tsfs *fs, const Node *n, int64_t *lo, int64_t *hi)
 bool node_sealed(Tsfs *fs, const Node *n)
 {
     return n->in_part && engine_partition_is_sealed(fs->engine, n->sg, n->part);
+}
+
+bool node_kind_is_file(NodeKind kind)
+{
+    return kind == N_SENSOR || kind == N_CSV || kind == N_TSFILE || kind == N_STATS || kind == N_SVG;
 }
 
 const char *node_rel_device(const Node *n)
@@ -337,6 +349,82 @@ PendingSensor *fs_pending_get(Tsfs *fs, const char *device, const char *name, bo
     return ps;
 }
 
+/* ---- what has no series yet, across mounts -----------------------------------------
+
+   DATA_DIR/system/fs-pending lists the devices made by mkdir that hold no
+   series yet ("d DEVICE") and the sensors created without points
+   ("s DEVICE NAME TYPE ENCODING COMPRESSION", "-" where nothing was
+   chosen); it is replaced whole (write, fsync, rename) on each change of
+   either. */
+
+static char *pending_path(Tsfs *fs)
+{
+    return g_strdup_printf("%s/system/fs-pending", fs->data_dir);
+}
+
+void fs_pending_save(Tsfs *fs)
+{
+    GString *s = g_string_new(NULL);
+    GHashTableIter it, it2;
+    gpointer k, v, k2, v2;
+    g_hash_table_iter_init(&it, fs->empty_devices);
+    while (g_hash_table_iter_next(&it, &k, &v)) g_string_append_printf(s, "d %s\n", (char *)k);
+    g_hash_table_iter_init(&it, fs->pending);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        g_hash_table_iter_init(&it2, v);
+        while (g_hash_table_iter_next(&it2, &k2, &v2)) {
+            const PendingSensor *ps = v2;
+            g_string_append_printf(s, "s %s %s %s %s %s\n", (char *)k, (char *)k2,
+                                   ps->has_type ? tsf_type_name(ps->type) : "-",
+                                   ps->has_enc ? tsf_encoding_name(ps->enc) : "-",
+                                   ps->has_comp ? tsf_compression_name(ps->comp) : "-");
+        }
+    }
+    char *path = pending_path(fs), *tmp = g_strdup_printf("%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    bool ok = f && fwrite(s->str, 1, s->len, f) == s->len && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    if (f && fclose(f) != 0) ok = false;
+    if (!ok || rename(tmp, path) != 0) {
+        log_msg(LOG_ERR, "%s: cannot save devices and sensors without points: %s", path, strerror(errno));
+        unlink(tmp);
+    }
+    g_free(tmp);
+    g_free(path);
+    g_string_free(s, TRUE);
+}
+
+static void pending_load(Tsfs *fs)
+{
+    char *path = pending_path(fs);
+    FILE *f = fopen(path, "r");
+    char line[4096], dev[2048], name[1024], ty[32], en[32], co[32];
+    Schema *sc = engine_schema(fs->engine);
+    unsigned lineno = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        lineno++;
+        if (sscanf(line, "d %2047s", dev) == 1 && line[0] == 'd') {
+            char sg[1024];
+            bool any = false;
+            if (schema_sg_of(sc, dev, sg, sizeof sg) == 0) schema_foreach_series(sc, dev, note_any, &any);
+            if (schema_sg_of(sc, dev, sg, sizeof sg) == 0 && !any) g_hash_table_add(fs->empty_devices, g_strdup(dev));
+        } else if (line[0] == 's' && sscanf(line, "s %2047s %1023s %31s %31s %31s", dev, name, ty, en, co) == 5) {
+            char sg[1024];
+            if (schema_sg_of(sc, dev, sg, sizeof sg) != 0 || schema_get_series(sc, dev, name)) continue;
+            PendingSensor *ps = fs_pending_get(fs, dev, name, true);
+            int t = strcmp(ty, "-") ? tsf_type_from_name(ty) : -1;
+            int e = strcmp(en, "-") ? tsf_encoding_from_name(en) : -1;
+            int c = strcmp(co, "-") ? tsf_compression_from_name(co) : -1;
+            if (ps && t >= 0) ps->type = (TsfType)t, ps->has_type = true;
+            if (ps && e >= 0) ps->enc = (TsfEncoding)e, ps->has_enc = true;
+            if (ps && c >= 0) ps->comp = (TsfCompression)c, ps->has_comp = true;
+        } else {
+            log_msg(LOG_WARNING, "%s:%u: not understood, line skipped", path, lineno);
+        }
+    }
+    if (f) fclose(f);
+    g_free(path);
+}
+
 void fs_pending_remove(Tsfs *fs, const char *device, const char *name)
 {
     GHashTable *t = g_hash_table_lookup(fs->pending, device);
@@ -362,6 +450,7 @@ int fs_realize_series(Tsfs *fs, const char *device, const char *name, TsfType in
         pthread_mutex_lock(&fs->lock);
         fs_pending_remove(fs, device, name);
         g_hash_table_remove(fs->empty_devices, device);
+        fs_pending_save(fs);
         pthread_mutex_unlock(&fs->lock);
     }
     return rc;
@@ -403,6 +492,25 @@ static bool sensor_exists(Tsfs *fs, const char *device, const char *name)
 
 static bool tsfile_entry_exists(Tsfs *fs, Node *dir, const char *name);
 
+/* <sensor>.svg under a device: the sensor must resolve in this view and be
+ * numeric; the chart's node carries the sensor's names. */
+static int svg_lookup(Tsfs *fs, Node *dev, const char *name, size_t nl, Node **out)
+{
+    char *base = g_strndup(name, nl - 4);
+    Node *s = NULL;
+    int rc = fs_valid_sensor_name(base) ? node_lookup(fs, dev, base, &s) : -ENOENT;
+    g_free(base);
+    if (rc) return rc;
+    if (!svg_plottable(fs, s)) return -ENOENT;
+    pthread_mutex_lock(&fs->lock);
+    Node *n = node_intern(fs, N_SVG, s->sg, s->in_part, s->part, s->device, s->name);
+    if (n) n->shown = true;
+    pthread_mutex_unlock(&fs->lock);
+    if (!n) return -ENOMEM;
+    *out = n;
+    return 0;
+}
+
 void node_mark_removed(Tsfs *fs, Node *n)
 {
     pthread_mutex_lock(&fs->lock);
@@ -438,6 +546,10 @@ int node_lookup(Tsfs *fs, Node *parent, const char *name, Node **out)
     bool missing = false;
     switch (parent->kind) {
     case N_ROOT:
+        if (strcmp(name, ".stats") == 0) {
+            kind = N_STATS;
+            break;
+        }
         if (!schema_has_sg(engine_schema(fs->engine), name)) return -ENOENT;
         kind = N_SG;
         sg = name;
@@ -469,6 +581,7 @@ int node_lookup(Tsfs *fs, Node *parent, const char *name, Node **out)
         break;
     }
     case N_DEVICE:
+        if (nl > 4 && strcmp(name + nl - 4, ".svg") == 0) return svg_lookup(fs, parent, name, nl, out);
         if (!fs_valid_sensor_name(name)) return -ENOENT;
         device = g_strdup(parent->device);
         kind = N_SENSOR;
@@ -561,6 +674,7 @@ int node_list(Tsfs *fs, Node *dir, NodeListFn fn, void *ctx)
 {
     switch (dir->kind) {
     case N_ROOT: {
+        fn(ctx, ".stats", N_STATS); /* a dot-file: ls -a shows it, ls and globs do not */
         void *c[2] = {(void *)fn, ctx};
         schema_foreach_sg(engine_schema(fs->engine), list_sg, c);
         return 0;

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -46,7 +47,7 @@ static Node *req_node(fuse_req_t req, fuse_ino_t ino)
 
 static bool node_is_dir(const Node *n)
 {
-    return n->kind != N_SENSOR && n->kind != N_CSV && n->kind != N_TSFILE;
+    return !node_kind_is_file(n->kind);
 }
 
 typedef struct TsfileFind {
@@ -82,7 +83,7 @@ typedef struct Counter {
 static void count_dirs(void *ctx, const char *name, NodeKind kind)
 {
     (void)name;
-    if (kind != N_SENSOR && kind != N_CSV && kind != N_TSFILE) ((Counter *)ctx)->dirs++;
+    if (!node_kind_is_file(kind)) ((Counter *)ctx)->dirs++;
 }
 
 static void set_time(struct stat *st, int64_t ms)
@@ -133,6 +134,17 @@ static int node_stat_mode(Tsfs *fs, Node *n, struct stat *st, bool *sealed_out, 
         st->st_mode = S_IFREG | 0444;
         st->st_size = real.st_size;
         set_time(st, mtime);
+    } else if (n->kind == N_STATS || n->kind == N_SVG) {
+        uint64_t size = 0;
+        int64_t mt = fs_now_ms();
+        char *text = NULL;
+        size_t len = 0;
+        int rc = n->kind == N_SVG ? svg_size(fs, n, &size, &mt) : stats_render(fs, &text, &len);
+        g_free(text);
+        if (rc) return rc;
+        st->st_mode = S_IFREG | 0444;
+        st->st_size = (off_t)(n->kind == N_SVG ? size : len);
+        set_time(st, sealed ? mtime : mt);
     } else if (cheap && !sealed) {
         uint64_t size = 0;
         int64_t mt = fs->mount_time;
@@ -204,15 +216,17 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
     fuse_reply_none(req);
 }
 
+static void generated_size(struct fuse_file_info *fi, struct stat *st);
+
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    (void)fi;
     Tsfs *fs = FS(req);
     Node *n = req_node(req, ino);
     if (!n) return;
     struct stat st;
     bool sealed;
     int rc = node_stat(fs, n, &st, &sealed);
+    if (rc == 0 && fi) generated_size(fi, &st); /* fstat of an open .stats or .svg */
     if (rc)
         fuse_reply_err(req, -rc);
     else
@@ -317,6 +331,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
     if (rc == 0 && (to_set & FUSE_SET_ATTR_SIZE)) {
         if (n->kind == N_CSV)
             rc = -EPERM;
+        else if (n->kind == N_STATS || n->kind == N_SVG)
+            rc = sealed ? -EROFS : -EACCES;
         else if (n->kind == N_TSFILE || n->kind == N_TSFILES)
             rc = -EROFS;
         else if (node_is_dir(n))
@@ -364,6 +380,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
         else {
             pthread_mutex_lock(&fs->lock);
             g_hash_table_add(fs->empty_devices, g_strdup(device));
+            fs_pending_save(fs);
             pthread_mutex_unlock(&fs->lock);
             rc = 0;
         }
@@ -460,6 +477,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
             if (rc == 0) {
                 pthread_mutex_lock(&fs->lock);
                 g_hash_table_remove(fs->empty_devices, n->device);
+                fs_pending_save(fs);
                 pthread_mutex_unlock(&fs->lock);
             }
             break;
@@ -550,7 +568,7 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
         DirEntry *e = &g_array_index(dh->ents, DirEntry, i);
         struct stat st = {0};
         st.st_ino = e->ino;
-        st.st_mode = (e->kind == N_SENSOR || e->kind == N_CSV || e->kind == N_TSFILE) ? S_IFREG : S_IFDIR;
+        st.st_mode = node_kind_is_file(e->kind) ? S_IFREG : S_IFDIR;
         size_t l = fuse_add_direntry(req, buf + used, size - used, e->name, &st, (off_t)(i + 1));
         if (l > size - used) break;
         used += l;
@@ -582,6 +600,9 @@ typedef struct Handle {
     size_t win_len;
     WriteState *w;
     int fd; /* .tsfiles entries */
+    /* .stats, .svg: the bytes made at open (g_malloc'ed) */
+    char *gen;
+    size_t gen_len;
 } Handle;
 
 static void handle_free(Tsfs *fs, Handle *h)
@@ -591,13 +612,49 @@ static void handle_free(Tsfs *fs, Handle *h)
     writes_free(h->w);
     free(h->win);
     if (h->fd >= 0) close(h->fd);
+    g_free(h->gen);
     pthread_mutex_destroy(&h->mu);
     node_release(fs, h->n);
     free(h);
 }
 
+/* .stats and .svg: read-only; their bytes are made at open and kept by the
+ * handle, so every read and fstat of the handle sees one exact version. */
+static int open_generated(Tsfs *fs, Node *n, struct fuse_file_info *fi, Handle **out)
+{
+    bool sealed = n->in_part && node_sealed(fs, n);
+    if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) return sealed ? -EROFS : -EACCES;
+    Handle *h = calloc(1, sizeof(*h));
+    if (!h) return -ENOMEM;
+    pthread_mutex_init(&h->mu, NULL);
+    h->n = n;
+    h->fd = -1;
+    node_hold(fs, n);
+    int rc =
+        n->kind == N_STATS ? stats_render(fs, &h->gen, &h->gen_len) : svg_render(fs, n, &h->gen, &h->gen_len);
+    if (rc == 0 && !h->gen) h->gen = g_malloc0(1);
+    if (rc) {
+        handle_free(fs, h);
+        return rc;
+    }
+    fi->fh = (uint64_t)(uintptr_t)h;
+    fi->direct_io = !sealed;
+    fi->keep_cache = sealed;
+    *out = h;
+    return 0;
+}
+
+static void generated_size(struct fuse_file_info *fi, struct stat *st)
+{
+    const Handle *h = (const Handle *)(uintptr_t)fi->fh;
+    if (!h || !h->gen) return;
+    st->st_size = (off_t)h->gen_len;
+    st->st_blocks = (st->st_size + 511) / 512;
+}
+
 static int open_node(Tsfs *fs, Node *n, struct fuse_file_info *fi, Handle **out)
 {
+    if (n->kind == N_STATS || n->kind == N_SVG) return open_generated(fs, n, fi, out);
     int acc = fi->flags & O_ACCMODE;
     bool writing = acc != O_RDONLY;
     bool sealed = n->in_part && node_sealed(fs, n);
@@ -681,6 +738,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
     } else if (rc == 0) {
         pthread_mutex_lock(&fs->lock);
         PendingSensor *ps = fs_pending_get(fs, p->device, name, true);
+        fs_pending_save(fs);
         pthread_mutex_unlock(&fs->lock);
         rc = ps ? node_lookup(fs, p, name, &n) : -ENOMEM;
         /* a new sensor under a partition has no data there yet: seen through all/ */
@@ -710,8 +768,11 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
     }
 }
 
-/* Reads from a version at off into buf (the handle's lock held). */
-static ssize_t read_version(Tsfs *fs, Handle *h, char *buf, size_t size, uint64_t off)
+/* Reads from a version at off (the handle's lock held): returns the byte
+ * count, with either *rf set (a reference) when those bytes are remembered
+ * in the file *rfd, or the bytes rendered into *bufp (malloc'ed here). */
+static ssize_t read_version(Tsfs *fs, Handle *h, char **bufp, size_t size, uint64_t off, RenderFile **rf,
+                            int *rfd)
 {
     int rc = 0;
     if (!h->v) {
@@ -720,11 +781,16 @@ static ssize_t read_version(Tsfs *fs, Handle *h, char *buf, size_t size, uint64_
     }
     /* at or past the end of the version: move to the current one (tail -f) */
     if (off >= h->v->size) {
-        EngineChange ch;
-        engine_change_of(fs->engine, h->n->device, h->n->kind == N_CSV ? NULL : h->n->name, &ch);
-        bool extends = ch.rewrite <= h->v->gen || node_sealed(fs, h->n);
         Version *nv = content_version(fs, h->n, &rc);
         if (!nv) return rc;
+        /* the new version continues the old one only when nothing at or
+         * before the old one's last time changed in between (asked after
+         * nv was made, so a rewrite racing with it counts as one) */
+        int64_t changed;
+        bool extends = nv == h->v || node_sealed(fs, h->n) ||
+                       (engine_rewritten_from(fs->engine, h->n->device, h->n->kind == N_CSV ? NULL : h->n->name,
+                                              h->v->gen, &changed) &&
+                        changed > h->v->last_t && nv->size >= h->v->size);
         if (nv != h->v) {
             version_unref(h->v);
             h->v = nv;
@@ -738,6 +804,11 @@ static ssize_t read_version(Tsfs *fs, Handle *h, char *buf, size_t size, uint64_
          * version, the next one reads the new */
         if (!extends || off >= h->v->size) return 0;
     }
+    size_t want = size < h->v->size - off ? size : (size_t)(h->v->size - off);
+    *rfd = content_rendered(fs, h->v, off, want, rf);
+    if (*rfd >= 0) return (ssize_t)want;
+    char *buf = *bufp = malloc(size ? size : 1);
+    if (!buf) return -ENOMEM;
     size_t got = 0;
     /* bytes still in the window of the last reply */
     if (h->win_len && off >= h->win_off && off < h->win_off + h->win_len) {
@@ -770,24 +841,29 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
     (void)ino;
     Tsfs *fs = FS(req);
     Handle *h = (Handle *)(uintptr_t)fi->fh;
-    if (h->fd >= 0) {
-        char *buf = malloc(size ? size : 1);
-        ssize_t r = buf ? pread(h->fd, buf, size, off) : -1;
-        if (r < 0)
-            fuse_reply_err(req, buf ? errno : ENOMEM);
-        else
-            fuse_reply_buf(req, buf, (size_t)r);
-        free(buf);
+    if (h->gen) { /* .stats, .svg: the bytes made at open */
+        size_t left = (uint64_t)off < h->gen_len ? h->gen_len - (size_t)off : 0;
+        size_t n = left < size ? left : size;
+        /* a copy: the handle may be released before the reply's send returns */
+        char *copy = n ? g_memdup2(h->gen + off, n) : NULL;
+        fuse_reply_buf(req, copy, n);
+        g_free(copy);
         return;
     }
-    char *buf = malloc(size ? size : 1);
-    if (!buf) {
-        fuse_reply_err(req, ENOMEM);
+    if (h->fd >= 0) { /* a TsFile: spliced from its file (short at its end) */
+        struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+        bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+        bv.buf[0].fd = h->fd;
+        bv.buf[0].pos = off;
+        fuse_reply_data(req, &bv, 0);
         return;
     }
+    char *buf = NULL;
+    RenderFile *rf = NULL;
+    int rfd = -1;
     pthread_mutex_lock(&h->mu);
-    ssize_t r = read_version(fs, h, buf, size, (uint64_t)off);
-    if (r > 0 && (size_t)r <= WINDOW) {
+    ssize_t r = read_version(fs, h, &buf, size, (uint64_t)off, &rf, &rfd);
+    if (!rf && r > 0 && (size_t)r <= WINDOW) {
         /* a copy of this reply for a re-read of the same bytes */
         char *w = realloc(h->win, (size_t)r);
         if (w) {
@@ -800,10 +876,18 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
     /* unlocked before replying: once the reply is out the reader may close
      * the file, and its release frees the handle */
     pthread_mutex_unlock(&h->mu);
-    if (r >= 0)
-        fuse_reply_buf(req, buf, (size_t)r);
-    else
+    if (r < 0) {
         fuse_reply_err(req, (int)-r);
+    } else if (rf) {
+        struct fuse_bufvec bv = FUSE_BUFVEC_INIT((size_t)r);
+        bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+        bv.buf[0].fd = rfd;
+        bv.buf[0].pos = off;
+        fuse_reply_data(req, &bv, 0);
+        render_file_unref(rf);
+    } else {
+        fuse_reply_buf(req, buf, (size_t)r);
+    }
     free(buf);
 }
 
@@ -830,7 +914,10 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     (void)ino;
     Tsfs *fs = FS(req);
     Handle *h = (Handle *)(uintptr_t)fi->fh;
-    if (h->w) writes_finish(h->w);
+    if (h->w) {
+        writes_finish(h->w);
+        content_prepare(fs, h->n);
+    }
     handle_free(fs, h);
     fuse_reply_err(req, 0);
 }
@@ -862,12 +949,14 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
             if (rc == 0 && !n->in_part) {
                 pthread_mutex_lock(&fs->lock);
                 fs_pending_remove(fs, n->device, n->name);
+                fs_pending_save(fs);
                 pthread_mutex_unlock(&fs->lock);
                 /* an emptied device stays listed until rmdir */
                 char **left = fs_device_sensors(fs, n->device);
                 if (!left[0]) {
                     pthread_mutex_lock(&fs->lock);
                     g_hash_table_add(fs->empty_devices, g_strdup(n->device));
+                    fs_pending_save(fs);
                     pthread_mutex_unlock(&fs->lock);
                 }
                 g_strfreev(left);
@@ -892,6 +981,8 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
             rc = has ? -EPERM : 0;
             break;
         }
+        case N_STATS:
+        case N_SVG: rc = -EPERM; break; /* generated, nothing to delete */
         default: rc = -EISDIR;
         }
     }
@@ -995,6 +1086,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
     (void)userdata;
     if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
     conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE; /* errors and durability must reach the writer */
+    /* remembered rendered bytes and TsFiles go to the kernel by splice */
+    if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
     conn->max_write = 1u << 20;
     conn->max_readahead = 1u << 20;
 }

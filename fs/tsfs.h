@@ -9,11 +9,14 @@
  *   content.c   what a file's bytes are: versions, sizes, render streams
  *   writes.c    write handles: lines assembled, parsed, inserted in batches
  *   xattrs.c    user.tsfs.* attributes
+ *   stats.c     the read-only /.stats file (counters)
+ *   svg.c       the hidden read-only <sensor>.svg charts
  *   lines.c     parsing and rendering of lines (no FUSE, no engine)
  *   log.c       messages to stderr (foreground) or syslog (daemon)
  *
  * Locks: Tsfs.lock guards the node table and the pending sensors and
- * devices; content.c has its own cache lock; each handle has its own.
+ * devices; content.c and svg.c have their own cache locks; each handle
+ * has its own.
  * None is held while the engine is called, except where noted.
  */
 #ifndef TSFS_TSFS_H
@@ -39,6 +42,7 @@ typedef struct Tsfs {
     uid_t uid;
     gid_t gid;
     int64_t mount_time; /* wall-clock ms: mtime of live directories */
+    uint64_t render_cache; /* budget of remembered rendered bytes; 0 = off */
     bool debug;
     struct fuse_session *se;
 
@@ -72,7 +76,9 @@ typedef enum NodeKind {
     N_SENSOR,  /* .../wf01.wt01/temperature */
     N_CSV,     /* .../wf01.wt01.csv */
     N_TSFILES, /* MOUNT/root.ln/2790/.tsfiles */
-    N_TSFILE   /* .../.tsfiles/<file> */
+    N_TSFILE,  /* .../.tsfiles/<file> */
+    N_STATS,   /* MOUNT/.stats */
+    N_SVG      /* .../wf01.wt01/temperature.svg: hidden from listings (name = the sensor's) */
 } NodeKind;
 
 typedef struct Node {
@@ -109,6 +115,9 @@ void node_forget(Tsfs *fs, uint64_t ino, uint64_t nlookup);
 void node_hold(Tsfs *fs, Node *n);
 void node_release(Tsfs *fs, Node *n);
 
+/* Whether nodes of a kind are regular files (else directories). */
+bool node_kind_is_file(NodeKind kind);
+
 /* The time range a node sees: the partition's span, or everything. */
 void node_range(Tsfs *fs, const Node *n, int64_t *lo, int64_t *hi);
 /* Whether the node lies in a sealed partition (fixed content). */
@@ -129,11 +138,18 @@ bool fs_valid_sensor_name(const char *name);
 /* Pending sensor lookup/creation (caller holds fs->lock). */
 PendingSensor *fs_pending_get(Tsfs *fs, const char *device, const char *name, bool create);
 void fs_pending_remove(Tsfs *fs, const char *device, const char *name); /* caller holds fs->lock */
+/* Writes the pending sensors and empty devices to DATA_DIR/system/fs-pending,
+ * so they survive a remount (caller holds fs->lock); read back at nodes_init. */
+void fs_pending_save(Tsfs *fs);
 /* Makes sure the series exists in the engine with the pending settings (or
  * `inferred` when no type was set); removes the pending entry. */
 int fs_realize_series(Tsfs *fs, const char *device, const char *name, TsfType inferred);
 
 /* ---- content.c -------------------------------------------------------------- */
+
+/* Rendered bytes remembered in an unlinked file (content.c). */
+typedef struct RenderFile RenderFile;
+void render_file_unref(RenderFile *rf);
 
 /* One version of a file's rendered content: what a handle reads. */
 typedef struct Version Version;
@@ -146,6 +162,8 @@ struct Version {
     GArray *cps;    /* Checkpoint: where rendering may restart */
     char **cols;    /* .csv: the measurements of the header (g_strfreev) */
     size_t ncols;
+    RenderFile *rf;  /* its bytes [0, rf_len) are there (both under the cache lock) */
+    uint64_t rf_len;
 };
 
 typedef struct Checkpoint {
@@ -154,6 +172,7 @@ typedef struct Checkpoint {
 } Checkpoint;
 
 void content_init(Tsfs *fs);
+/* Stops the background work and frees the cache: before engine_close. */
 void content_free(Tsfs *fs);
 /* The current version of a sensor or .csv node (a new reference), or NULL
  * and *err. */
@@ -167,6 +186,15 @@ bool content_cached(Tsfs *fs, Node *n, uint64_t *size, int64_t *mtime);
 void content_forget_partition(Tsfs *fs, const char *sg, int64_t part);
 /* Whether a sensor has points in the node's view (cheap, cached). */
 bool content_has_data(Tsfs *fs, Node *n);
+/* When v's bytes [off, off+len) are remembered: their file descriptor and
+ * a reference (*rf) that keeps it open until render_file_unref; else -1. */
+int content_rendered(Tsfs *fs, Version *v, uint64_t off, size_t len, RenderFile **rf);
+/* The disk is full: drops the remembered rendered bytes (files held by
+ * open handles go when those close). */
+void content_release_space(Tsfs *fs);
+/* A writer closed the node: bring its version (size and rendered bytes)
+ * up to date in the background shortly. */
+void content_prepare(Tsfs *fs, Node *n);
 
 /* A reading stream over one version. */
 typedef struct Stream Stream;
@@ -197,9 +225,32 @@ int xattr_get(Tsfs *fs, Node *n, const char *name, char *buf, size_t size); /* l
 int xattr_set(Tsfs *fs, Node *n, const char *name, const char *value, size_t size);
 int xattr_list(Tsfs *fs, Node *n, char *buf, size_t size); /* length or -errno */
 
+/* ---- stats.c ---------------------------------------------------------------- */
+
+/* The text of /.stats now: `name value` lines (docs/filesystem.md), in a
+ * g_malloc'ed *out of *len bytes (NUL after them).  0 or a negative errno. */
+int stats_render(Tsfs *fs, char **out, size_t *len);
+
+/* ---- svg.c ------------------------------------------------------------------ */
+
+/* Whether a sensor node has a chart: its series is numeric (BOOLEAN, INT32,
+ * INT64, FLOAT, DOUBLE, TIMESTAMP) or has no type yet. */
+bool svg_plottable(Tsfs *fs, const Node *sensor);
+/* The chart of an N_SVG node: its exact size and the wall-clock ms it was
+ * first made at that content (rendered, or kept from a render at the same
+ * change stamp).  0 or a negative errno. */
+int svg_size(Tsfs *fs, Node *n, uint64_t *size, int64_t *mtime);
+/* The chart's bytes: a g_malloc'ed copy in *out, *len bytes (and a NUL
+ * after them, not counted). */
+int svg_render(Tsfs *fs, Node *n, char **out, size_t *len);
+
 /* ---- log.c ------------------------------------------------------------------ */
 
 void log_init(bool to_syslog, bool debug);
+/* Daemon: stderr's lines go to syslog from now on (0 or -1); released
+ * before exit. */
+int log_capture_stderr(void);
+void log_release_stderr(void);
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool log_debug_enabled(void);
 

@@ -231,7 +231,13 @@ static int sensor_line(WriteState *w, const char *line, size_t n, const char **w
         v = p;
         vn = m;
     }
-    sensor_type(w, v, vn);
+    {
+        /* spaces around a number do not make it text */
+        const char *iv = v;
+        size_t ivn = vn;
+        trim(&iv, &ivn);
+        sensor_type(w, iv, ivn);
+    }
     if (!is_text(w->type)) trim(&v, &vn);
     if (!timed) t = bare_stamp(w);
     if (t < w->lo || t > w->hi) {
@@ -288,6 +294,12 @@ static int csv_header(WriteState *w, LnCell *cells, int nc, const char **why)
 {
     if (nc < 1 || cells[0].n != 4 || g_ascii_strncasecmp(cells[0].p, "time", 4) != 0) {
         *why = "the first line must be a header (Time,...)";
+        return -EINVAL;
+    }
+    /* IoTDB's by-device export (Time,Device,s1,...) holds several devices:
+     * it is not one device's view, whatever its rows say */
+    if (nc > 1 && cells[1].n == 6 && strncmp(cells[1].p, "Device", 6) == 0) {
+        *why = "a by-device CSV (Time,Device,...) cannot go into one device's view";
         return -EINVAL;
     }
     size_t dl = strlen(w->n->device);
@@ -359,8 +371,11 @@ static int csv_row(WriteState *w, LnCell *cells, int nc, const char **why)
         b->present[c][b->n] = 0;
         if (n == 0) continue;
         if (!w->col_known[c]) {
+            const char *ip = p;
+            size_t in = n;
+            trim(&ip, &in);
             w->col_known[c] = true;
-            w->col_type[c] = ln_infer_type(p, n);
+            w->col_type[c] = ln_infer_type(ip, in);
         }
         TsfType ty = w->col_type[c];
         size_t es = tsf_type_elem_size(ty);
@@ -459,6 +474,8 @@ static int process(WriteState *w, const char *data, size_t len, uint64_t first_o
         return rc;
     }
     if (rc == 0) rc = w->csv ? insert_csv_batch(w) : insert_sensor_batch(w);
+    /* the data comes first: the next write finds the room rendered bytes took */
+    if (rc == -ENOSPC) content_release_space(w->fs);
     *rest = len - used;
     return rc;
 }

@@ -191,6 +191,7 @@ static int set_sensor(Tsfs *fs, Node *n, const char *name, const char *v, size_t
     if (which == 2) want.comp = (TsfCompression)code, want.has_comp = true;
     bool legal = !(want.has_type && want.has_enc) || tsf_encoding_allowed(want.type, want.enc);
     if (ps && legal) *ps = want;
+    if (ps && legal && !want.has_type) fs_pending_save(fs); /* with a type the series is made now */
     pthread_mutex_unlock(&fs->lock);
     if (!ps) return -ENOMEM;
     if (!legal) return -EINVAL;

@@ -7,6 +7,10 @@
 #   bulk append   cat big.csv >> sensor            (points/s, MB/s)
 #   single echo   N x  echo "t,v" >> sensor        (appends/s; each is open, write, close)
 #   read          cat sensor > /dev/null           (MB/s, points/s)
+#                 served from the rendered bytes tsfs remembers (after the
+#                 bulk append they are rendered once in the background), and
+#                 again after a remount with -o render_cache=0, where every
+#                 read renders its lines from the TsFiles and memtables
 # big.csv holds FS_BENCH_POINTS (default 10,000,000) lines "time,value" from
 # bench-gen-csv.  Figures are medians of 3 runs, except a bulk append of 5M
 # points or more, which runs once (it is long, and repeating it would write a
@@ -195,6 +199,10 @@ if [ -x "$BUILD/tsfs" ]; then
     [ "$TS_BYTES" = "$CSV_BYTES" ] || echo "fs bench: note: tsfs s1 is $TS_BYTES bytes, big.csv $CSV_BYTES"
     umount_fs 0
     TS_UMOUNT=$UM_SECS TS_STATUS=$UM_STATUS
+    # the same reads with nothing remembered: every read renders its lines
+    mount_fs 0 "$M1" "$TMP/tsfs-norc.log" "$BUILD/tsfs" "$TMP/data" "$M1" -f -o "wal_sync=$WAL_SYNC,render_cache=0"
+    TS_RENDER=$(read_file "$D1/s1" 0)
+    umount_fs 0
 fi
 
 # --- passthrough -------------------------------------------------------------
@@ -228,6 +236,7 @@ if [ "$HAVE_TSFS" = 1 ]; then
     echo "fs single echo: $TS_ECHO_S appends/s, passthrough $PT_ECHO_S (ratio $(calc "$PT_ECHO / $TS_ECHO")x)"
     if [ "$COLD" = 1 ]; then read_line cold "$TS_COLD" "$PT_COLD" "$PT_COLD_MBS"; fi
     read_line warm "$TS_WARM" "$PT_WARM" "$PT_WARM_MBS"
+    read_line "rendering every read (-o render_cache=0), warm" "$TS_RENDER" "$PT_WARM" "$PT_WARM_MBS"
     echo "fs unmount: tsfs exited $TS_STATUS after $(calc "$TS_UMOUNT")s (flush of memtables);" \
         "passthrough exited $PT_STATUS after $(calc "$PT_UMOUNT")s"
 else

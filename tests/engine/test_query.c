@@ -569,7 +569,13 @@ Test(query, sigkill_during_compaction_keeps_the_data, .timeout = 600)
         if (access(log, F_OK) == 0 || system(temps) == 0) interrupted++;
         g_free(log);
         g_free(temps);
-        Engine *e = open_small(dir);
+        EngineOptions ro;
+        engine_options_default(&ro);
+        ro.data_dir = dir;
+        ro.partition_interval = 0; /* the one the data was written with */
+        ro.background_compaction = false;
+        Engine *e;
+        cr_assert_eq(engine_open(&ro, &e), 0);
         EngineQuery *q;
         cr_assert_eq(engine_query_open(e, "root.kc.d", "x", NULL, NULL, 0, &q), 0);
         const int64_t *qt;

@@ -471,3 +471,61 @@ Test(scan, narrow_range_skips_chunks_and_pages)
     free(v);
     unlink(path);
 }
+
+/* One TsfColumn decoding pages of a narrow type, then of a wider one (4-byte
+ * INT32 values, then 16-byte TEXT handles): the values must get room for
+ * the wider elements even when the count fits. */
+Test(roundtrip, one_column_reused_for_a_wider_type)
+{
+    char *path = tmp_path("widen");
+    TsfWriter *w;
+    cr_assert_eq(tsf_writer_open(path, NULL, &w), 0);
+    enum { N = 500 };
+    int64_t t[N];
+    int32_t iv[N];
+    TsfBin tv[N];
+    for (int i = 0; i < N; i++) {
+        t[i] = 1000 + i;
+        iv[i] = i;
+        tv[i] = (TsfBin){(const uint8_t *)"text", 4};
+    }
+    cr_assert_eq(tsf_writer_begin_group(w, "root.sg.d"), 0);
+    cr_assert_eq(tsf_writer_begin_series(w, "a", TSF_INT32, TSF_ENC_PLAIN, TSF_COMP_UNCOMPRESSED), 0);
+    cr_assert_eq(tsf_writer_append(w, t, iv, N), 0);
+    cr_assert_eq(tsf_writer_end_series(w), 0);
+    cr_assert_eq(tsf_writer_begin_series(w, "b", TSF_TEXT, TSF_ENC_PLAIN, TSF_COMP_UNCOMPRESSED), 0);
+    cr_assert_eq(tsf_writer_append(w, t, tv, N), 0);
+    cr_assert_eq(tsf_writer_end_series(w), 0);
+    cr_assert_eq(tsf_writer_end_group(w), 0);
+    cr_assert_eq(tsf_writer_close(w), 0);
+
+    TsfReader *r;
+    TsfErr err;
+    cr_assert_eq(tsf_reader_open(path, &r, &err), 0);
+    TsfColumn col = {0};
+    const char *names[2] = {"a", "b"};
+    for (int s = 0; s < 2; s++) {
+        TsfSeriesMeta sm;
+        cr_assert_eq(tsf_reader_find_series(r, "root.sg.d", names[s], &sm), 0);
+        TsfChunk c;
+        cr_assert_eq(tsf_chunk_open(r, sm.chunks[0].offset, &c), 0);
+        TsfPage p;
+        size_t got = 0;
+        while (tsf_chunk_next_page(&c, &p) == 1) {
+            cr_assert_eq(tsf_page_decode(&c, &p, &col), 0);
+            for (size_t i = 0; i < col.n; i++, got++) {
+                cr_assert_eq(col.times[i], 1000 + (int64_t)got);
+                if (s == 0)
+                    cr_assert_eq(((int32_t *)col.values)[i], (int32_t)got);
+                else
+                    cr_assert_eq(((TsfBin *)col.values)[i].len, 4u);
+            }
+        }
+        cr_assert_eq(got, (size_t)N);
+        tsf_chunk_close(&c);
+        tsf_series_meta_free(&sm);
+    }
+    tsf_column_free(&col);
+    tsf_reader_close(r);
+    unlink(path);
+}

@@ -2,7 +2,8 @@
 # run.sh SECONDS: builds the libFuzzer targets of tests/fuzz/ with clang and
 # runs each for SECONDS (default 60).
 #
-#   build-fuzz/obj/            format/*.c with coverage + ASan + UBSan
+#   build-fuzz/obj/            format/*.c and engine/*.c with coverage + ASan + UBSan
+#                              (engine objects only when a target needs them)
 #   build-fuzz/<target>        the fuzzer binaries
 #   build-fuzz/corpus-<target> corpora (seeded here, grown by the runs; not committed)
 #   build-fuzz/artifacts-<target>/  crash-*, leak-*, timeout-*, oom-* inputs
@@ -12,10 +13,15 @@
 # ones of golden/invalid/ ($GOLDEN_DIR, default ../shared/golden from the
 # repository root); fuzz_decoders gets streams written by our own encoders
 # (gen_seeds.c); fuzz_lines (fs/lines.c: what users write into the mount)
-# gets a few lines of each kind.  Prints per target "fuzz <target>: <execs> executions,
-# <n> findings" and exits non-zero when any target found something.
-# Environment: FUZZ_TARGETS (default "fuzz_reader fuzz_decoders"),
-# FUZZ_CC (default clang), FUZZ_ARGS (extra libFuzzer flags).
+# gets a few lines of each kind.  The engine's parsers: fuzz_mods (.mods
+# text), fuzz_resource (.tsfile.resource bytes) and fuzz_wal (one WAL
+# segment) get files an engine writes in a scratch directory, plus a few
+# hand-made variants (gen_engine_seeds.c); they log what they reject on
+# stderr, so they run with -close_fd_mask=2 (reports still reach the log).
+# Prints per target "fuzz <target>: <execs> executions, <n> findings" and
+# exits non-zero when any target found something.
+# Environment: FUZZ_TARGETS (default: all six targets), FUZZ_CC (default
+# clang), FUZZ_ARGS (extra libFuzzer flags).
 # Reproduce a finding: build-fuzz/<target> build-fuzz/artifacts-<target>/<file>
 set -euo pipefail
 
@@ -27,10 +33,10 @@ cd "$root"
 out=build-fuzz
 golden=${GOLDEN_DIR:-../shared/golden}
 cc=${FUZZ_CC:-clang}
-targets=${FUZZ_TARGETS:-"fuzz_reader fuzz_decoders fuzz_lines"}
+targets=${FUZZ_TARGETS:-"fuzz_reader fuzz_decoders fuzz_lines fuzz_mods fuzz_resource fuzz_wal"}
 pkgs="glib-2.0 zlib snappy liblz4 libzstd liblzma"
 
-common="-g -O1 -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iformat $(pkg-config --cflags $pkgs)"
+common="-g -O1 -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iformat -Iengine $(pkg-config --cflags $pkgs)"
 san="address,undefined -fno-sanitize-recover=undefined"
 libs="$(pkg-config --libs $pkgs) -lm -lstdc++ -pthread"
 
@@ -38,23 +44,40 @@ mkdir -p "$out/obj"
 
 # ---- build: library objects once (coverage without libFuzzer's main) ------
 echo "fuzz: building with $cc"
+engine_target() { case $1 in fuzz_mods | fuzz_resource | fuzz_wal) return 0 ;; esac; return 1; }
+need_engine=0
+for t in $targets; do engine_target "$t" && need_engine=1; done
+srcs_lib=(format/*.c)
+[ $need_engine -eq 1 ] && srcs_lib+=(engine/*.c)
 objs=()
+eobjs=()
 pids=()
-for src in format/*.c; do
-    obj=$out/obj/$(basename "${src%.c}").o
-    objs+=("$obj")
+for src in "${srcs_lib[@]}"; do
+    obj=$out/obj/$(basename "$(dirname "$src")")-$(basename "${src%.c}").o
+    case $src in engine/*) eobjs+=("$obj") ;; *) objs+=("$obj") ;; esac
     # shellcheck disable=SC2086
     $cc $common -fsanitize=fuzzer-no-link,$san -c "$src" -o "$obj" &
     pids+=($!)
+    # two compilers at a time (the machine has two cores)
+    if [ ${#pids[@]} -ge 2 ]; then
+        wait "${pids[0]}" || { echo "fuzz: library build failed" >&2; exit 1; }
+        pids=("${pids[@]:1}")
+    fi
 done
 fail=0
 for p in "${pids[@]}"; do wait "$p" || fail=1; done
 [ $fail -eq 0 ] || { echo "fuzz: library build failed" >&2; exit 1; }
+# engine objects in an archive: a target links only the modules it uses
+if [ $need_engine -eq 1 ]; then
+    rm -f "$out/libengine.a"
+    ar rcs "$out/libengine.a" "${eobjs[@]}"
+fi
 
 for t in $targets; do
     srcs=("tests/fuzz/$t.c")
     # the line parser and renderer of the filesystem (fs/lines.c needs only format/types)
     [ "$t" = fuzz_lines ] && srcs+=(fs/lines.c -Ifs)
+    engine_target "$t" && srcs+=("$out/libengine.a")
     # shellcheck disable=SC2086
     $cc $common -Werror -fsanitize=fuzzer,$san "${srcs[@]}" "${objs[@]}" $libs -o "$out/$t"
 done
@@ -81,6 +104,19 @@ seed_decoders() {
     "$out/gen_seeds" "$dir" >/dev/null
 }
 
+# fuzz_mods, fuzz_resource, fuzz_wal: one run of the generator seeds all three
+engine_seeded=0
+seed_engine() {
+    [ $engine_seeded -eq 0 ] || return 0
+    engine_seeded=1
+    local d
+    for d in mods resource wal; do mkdir -p "$out/corpus-fuzz_$d"; done
+    # shellcheck disable=SC2086
+    $cc $common -fsanitize=$san tests/fuzz/gen_engine_seeds.c "$out/libengine.a" "${objs[@]}" $libs \
+        -o "$out/gen_engine_seeds"
+    "$out/gen_engine_seeds" "$out/corpus-fuzz_mods" "$out/corpus-fuzz_resource" "$out/corpus-fuzz_wal" >/dev/null
+}
+
 seed_lines() {
     local dir=$1 i=0 l
     # a type byte then a line: times, numbers, text with escapes, CSV records
@@ -104,6 +140,7 @@ for t in $targets; do
         fuzz_reader) seed_reader "$corpus"; extra+=(-max_len=131072) ;;
         fuzz_decoders) seed_decoders "$corpus" ;;
         fuzz_lines) seed_lines "$corpus" ;;
+        fuzz_mods | fuzz_resource | fuzz_wal) seed_engine; extra+=(-close_fd_mask=2) ;;
     esac
     before=$(find "$arts" -type f | wc -l)
     rc=0

@@ -336,7 +336,27 @@ t_bad_options() {
     timeout 10 "$TSFS" "$D" "$CD/m2" -f -o writeback_cache > "$CD/err" 2>&1
     rc=$?
     if mounted "$CD/m2"; then fusermount3 -u "$CD/m2"; fi
-    { [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]; } || fail "-o writeback_cache accepted (exit $rc)"
+    { [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]; } || { fail "-o writeback_cache accepted (exit $rc)"; return; }
+    local o
+    for o in uid=abc gid=-1 render_cache=lots; do
+        timeout 10 "$TSFS" "$D" "$CD/m2" -f -o "$o" > "$CD/err" 2>&1
+        rc=$?
+        if mounted "$CD/m2"; then fusermount3 -u "$CD/m2"; fi
+        [ "$rc" -eq 2 ] || { fail "-o $o: exit $rc, expected 2 (a usage error)"; return; }
+    done
+    # the partition width is DATA_DIR's: another one is refused, none takes it
+    mount_fs "$D" "$CD/m1" -o partition_interval=1000000 || return
+    stop_fs "$PID" || return
+    timeout 10 "$TSFS" "$D" "$CD/m2" -f -o partition_interval=5000 > "$CD/err" 2>&1
+    rc=$?
+    if mounted "$CD/m2"; then fusermount3 -u "$CD/m2"; fi
+    [ "$rc" -eq 1 ] && grep -q "partitions of 1000000 ms" "$CD/err" ||
+        { fail "-o partition_interval=5000 on a DATA_DIR of 1000000: exit $rc, $(q "$(cat "$CD/err")")"; return; }
+    mount_fs "$D" "$CD/m1" || return
+    mkdir "$CD/m1/root.ln" && mkdir "$CD/m1/root.ln/all/d" && printf '1700000000000,1\n' >> "$CD/m1/root.ln/all/d/s" ||
+        { fail "writes on the remount failed"; return; }
+    eq "partition directory with DATA_DIR's width" "$(listing "$CD/m1/root.ln")" "1700000 all"
+    stop_fs "$PID"
 }
 
 t_mkdir() {
@@ -349,7 +369,7 @@ t_mkdir() {
     expect_err OK 'os.mkdir(a[0])' "$M/root.ln/all/wf01.wt01" || return
     expect_err EEXIST 'os.mkdir(a[0])' "$M/root.ln/all/wf01.wt01" || return
     ok_run mkdir -p "$M/root.sg2/all/d1.x_2" || return
-    eq "ls mount point" "$(listing "$M")" "root.ln root.sg2" || return
+    eq "ls mount point" "$(listing "$M")" ".stats root.ln root.sg2" || return
     ok_run mkdir "$M/root.ln/all/wf01.wt02" || return
     eq "stat all/wf01.wt01" "$(stat -c '%F %a' "$M/root.ln/all/wf01.wt01")" "directory 755" || return
     eq "stat root.ln" "$(stat -c '%F %a' "$M/root.ln")" "directory 755" || return
@@ -414,7 +434,7 @@ t_rmdir() {
     expect_err OK 'os.rmdir(a[0])' "$M/root.ln/all/d2" || return
     expect_err OK 'os.rmdir(a[0])' "$M/root.ln" || return
     expect_err ENOENT 'os.stat(a[0])' "$M/root.ln" || return
-    eq "mount point after rmdir root.ln" "$(listing "$M")" ""
+    eq "mount point after rmdir root.ln" "$(listing "$M")" ".stats"
 }
 
 t_append_one() {
@@ -569,6 +589,9 @@ t_types() {
     append_err EINVAL "$A/d" $'1700000004000,true\n' || return
     append_err EINVAL "$A/d" $'1700000004000,1.5.5\n' || return
     content_is "$A/b" $'1700000000000,true\n1700000001000,false\n'
+    # spaces around a first value do not make the series text
+    app "$A/spaced" $'1700000000000, 3 \n' || return
+    eq "type of a series whose first value is \" 3 \"" "$(xattr "$A/spaced" user.tsfs.type)" DOUBLE
 }
 
 t_text_escape() {
@@ -724,6 +747,9 @@ with open(a[0], "a", newline="") as f:
     content_is "$A/a" $'1700000001000,1.5\n1700000004000,4.5\n1700000006000,6.5\n1700000007000,7.5\n1700000011000,11.5\n1700000012000,12.5\n' || return
     content_is "$A/b" $'1700000001000,10.5\n1700000005000,50.5\n1700000006000,60.5\n1700000007000,70.5\n' || return
     size_ok "$csv"
+    # IoTDB's by-device layout names several devices: refused, nothing created
+    append_err EINVAL "$csv" $'Time,Device,a\n1700000020000,root.ln.wf01.wt01,1.5\n' || return
+    [ ! -e "$A/Device" ] || fail "a Device sensor was created from a by-device header"
 }
 
 t_csv_eperm() {
@@ -829,7 +855,7 @@ t_rm_r() {
     expect_err ENOENT 'os.stat(a[0])' "$M/root.ln/$p/wf01.wt01/s" || return
     content_is "$M/root.ln/all/d2/s" $'1700000000000,3.5\n' || return
     ok_run rm -r "$M/root.ln" || return
-    eq "mount point after rm -r of a storage group" "$(listing "$M")" "root.sg2" || return
+    eq "mount point after rm -r of a storage group" "$(listing "$M")" ".stats root.sg2" || return
     content_is "$M/root.sg2/all/d3/s" $'1700000000000,4.5\n'
 }
 
@@ -1036,12 +1062,13 @@ t_link_rename() {
     content_is "$A/s" $'1700000000000,1.5\n'
 }
 
-snapshot() { # DIR: path inode size mode and a digest of each file's content
+snapshot() { # DIR: path inode size mode and a digest of each file's content (not /.stats: counters)
     python3 -c 'import os, sys, hashlib
 root = sys.argv[1]
 for d, dirs, files in os.walk(root):
     dirs.sort()
     for n in sorted(dirs + files):
+        if d == root and n == ".stats": continue
         p = os.path.join(d, n); st = os.lstat(p)
         h = hashlib.sha1(open(p, "rb").read()).hexdigest() if n in files else "-"
         print(os.path.relpath(p, root), st.st_ino, st.st_size, oct(st.st_mode), st.st_nlink, h)' "$1"
@@ -1226,6 +1253,203 @@ print("OK" if first == want[:100] and not bad else "reads differing from the ver
     eq "preads of an old version after an out-of-order insert" "$r" OK
 }
 
+# Rendered bytes are remembered in a budget (-o render_cache): whatever part
+# of a file is remembered, whatever was evicted, every read returns the bytes
+# of the version, and nothing is left behind in DATA_DIR.
+t_render_cache() {
+    local budget f i r round=0
+    for budget in 64K 0 1G; do
+        if [ "$budget" = 64K ]; then fresh -o render_cache=$budget || return; else remount -o render_cache=$budget || return; fi
+        [ -n "${A:-}" ] && [ -d "$A" ] || { mkdev || return; }
+        for f in s1 s2 s3; do
+            [ -e "$CD/$f" ] && continue
+            python3 -c 'import sys
+n, k = int(sys.argv[1]), int(sys.argv[2])
+sys.stdout.write("".join("%d,%d.%d\n" % (1700000000000 + i * 10, i % 97, k) for i in range(n)))' "$N_BIG" "${f#s}" > "$CD/$f"
+            { cat "$CD/$f" >> "$A/$f"; } 2> "$CD/err" || { fail "cat >> $f: $(cat "$CD/err")"; return; }
+        done
+        sleep 0.5 # past the background render after the writers closed
+        for i in 1 2; do
+            for f in s1 s2 s3; do
+                cmp -s "$A/$f" "$CD/$f" || { fail "render_cache=$budget round $i: cat $f differs from what was written"; return; }
+                size_ok "$A/$f"
+            done
+        done
+        r=$(python3 -c 'import os, random, sys
+random.seed(7)
+bad = []
+for p, w in zip(sys.argv[1::2], sys.argv[2::2]):
+    want = open(w, "rb").read()
+    fd = os.open(p, os.O_RDONLY)
+    for _ in range(50):
+        off = random.randrange(len(want)); n = random.choice((1, 100, 4096, 200000))
+        if os.pread(fd, n, off) != want[off:off + n]: bad.append((p[-2:], off, n))
+    os.close(fd)
+print("OK" if not bad else bad[:3])' "$A/s1" "$CD/s1" "$A/s2" "$CD/s2" "$A/s3" "$CD/s3" 2>&1)
+        eq "render_cache=$budget: preads at random offsets" "$r" OK || return
+        # an append in order, then one out of order: both read back exactly
+        round=$((round + 1))
+        r=$((round * 1000)) # a time of its own per round
+        printf '%d,1.5\n' $((1800000000000 + r)) | tee -a "$CD/s1" >> "$A/s1"
+        printf '%d,2.5\n' $((1600000000000 - r)) >> "$A/s2" &&
+            { printf '%d,2.5\n' $((1600000000000 - r)); cat "$CD/s2"; } > "$CD/s2.new" && mv "$CD/s2.new" "$CD/s2"
+        for f in s1 s2; do
+            cmp -s "$A/$f" "$CD/$f" || { fail "render_cache=$budget: $f after an append differs"; return; }
+        done
+    done
+    r=$(ls -A "$D/system" | grep -c "^\.render" || true)
+    eq "files of rendered bytes left in DATA_DIR/system" "$r" 0
+}
+
+# Sizes remembered across mounts (sealed for good, live until the first
+# change after a clean unmount) stay exact: after appends, an out-of-order
+# point, a kill -9 of a mount that had loaded them, and for sealed .csv views.
+t_sizes_across_mounts() {
+    fresh -o wal_sync=always || return
+    mkdev || return
+    local f dead
+    printf '1700000000000,1.5\n1700000001000,2.5\n' >> "$A/a" && printf '1700000000000,7\n' >> "$A/b" || {
+        fail "appends failed"; return; }
+    mkdir "$M/root.ln/all/d2" && printf '1600000000000,1\n' >> "$M/root.ln/all/d2/x" || { fail "d2 failed"; return; }
+    local p
+    p=$(ls "$M/root.ln" | grep -v '^all$' | sort | head -1) # the partition of d2 alone
+    chmod a-w "$M/root.ln/$p" || { fail "chmod a-w $p"; return; }
+    cat "$M/root.ln/$p/d2.csv" > "$CD/csv.before"
+    for f in a b; do size_ok "$A/$f"; done
+    remount -o wal_sync=always || return
+    for f in a b; do size_ok "$A/$f"; done
+    size_ok "$M/root.ln/$p/d2.csv"
+    cmp -s "$M/root.ln/$p/d2.csv" "$CD/csv.before" || { fail "sealed .csv view differs after a remount: $(q "$(cat "$M/root.ln/$p/d2.csv")")"; return; }
+    # an append in order and one before the last point, on remembered sizes
+    printf '1700000002000,3.5\n' >> "$A/a" && printf '1699999999000,0.5\n' >> "$A/b" || { fail "appends failed"; return; }
+    content_is "$A/a" $'1700000000000,1.5\n1700000001000,2.5\n1700000002000,3.5\n'
+    content_is "$A/b" $'1699999999000,0.5\n1700000000000,7\n'
+    for f in a b; do size_ok "$A/$f"; done
+    # a clean unmount remembers; the next mount is killed after changes
+    remount -o wal_sync=always || return
+    printf '1700000003000,4.5\n' >> "$A/a" && printf '1650000000000,2\n' >> "$A/b" || { fail "appends failed"; return; }
+    dead=$PID
+    kill -9 "$dead"
+    wait "$dead" 2> /dev/null
+    unset "LIVE[$dead]"
+    fusermount3 -u "$M" 2> /dev/null || fusermount3 -u -z "$M" 2> /dev/null
+    mount_fs "$D" "$M" -o wal_sync=always || return
+    content_is "$A/a" $'1700000000000,1.5\n1700000001000,2.5\n1700000002000,3.5\n1700000003000,4.5\n'
+    content_is "$A/b" $'1650000000000,2\n1699999999000,0.5\n1700000000000,7\n'
+    for f in a b; do size_ok "$A/$f"; done
+}
+
+# Late points and deletions keep what lies before them (only the rest is
+# rendered again): a random mix of appends, late points, overwrites and
+# partition deletions, checked after each step against a model, in the
+# sensor files, their sizes, random preads and the device's .csv view; with
+# rendered bytes remembered and without.
+t_late_points() {
+    local budget r
+    for budget in 1G 0; do
+        if [ "$budget" = 1G ]; then fresh -o partition_interval=100000 || return; else
+            remount -o render_cache=0 || return; fi
+        [ -d "$M/root.ln" ] || { mkdev || return; }
+        r=$(python3 - "$A" "$M/root.ln" "$N_BIG" "$budget" <<'PY' 2>&1
+import os, random, sys
+dev, sg, n, budget = sys.argv[1], sys.argv[2], int(sys.argv[3]) * 5, sys.argv[4]
+random.seed(11 if budget == "0" else 5)
+T0, IV = 1700000000000, 100000
+state = os.path.join(os.path.dirname(sg), "..", "late-model")
+model = {"a": {}, "b": {}}
+if os.path.exists(state):
+    for line in open(state):
+        k, t, v = line.split()
+        model[k][int(t)] = v
+def render(k):
+    return "".join("%d,%s\n" % (t, model[k][t]) for t in sorted(model[k]))
+def csv():
+    ts = sorted(set(model["a"]) | set(model["b"]))
+    rows = ["Time,root.ln.wf01.wt01.a,root.ln.wf01.wt01.b\n"]
+    rows += ["%d,%s,%s\n" % (t, model["a"].get(t, ""), model["b"].get(t, "")) for t in ts]
+    return "".join(rows)
+def append(k, pts):
+    with open(os.path.join(dev, k), "a") as f:
+        f.write("".join("%d,%s\n" % (t, v) for t, v in pts))
+    for t, v in pts: model[k][t] = v
+def check(step):
+    for k in "ab":
+        want = render(k).encode()
+        p = os.path.join(dev, k)
+        got = open(p, "rb").read()
+        if got != want:
+            i = next((i for i in range(min(len(got), len(want))) if got[i] != want[i]), min(len(got), len(want)))
+            return "%s: %s differs at byte %d of %d (got %d bytes): %r vs %r" % (step, k, i, len(want), len(got), got[i:i+30], want[i:i+30])
+        if os.stat(p).st_size != len(want):
+            return "%s: st_size of %s is %d, content %d" % (step, k, os.stat(p).st_size, len(want))
+        fd = os.open(p, os.O_RDONLY)
+        for _ in range(5):
+            off = random.randrange(len(want) + 1); ln = random.choice((1, 64, 70000))
+            if os.pread(fd, ln, off) != want[off:off + ln]:
+                os.close(fd); return "%s: pread(%d, %d) of %s differs" % (step, ln, off, k)
+        os.close(fd)
+    want = csv().encode()
+    got = open(dev + ".csv", "rb").read()
+    if got != want:
+        return "%s: wf01.wt01.csv differs (%d vs %d bytes)" % (step, len(got), len(want))
+    return None
+if not model["a"]:
+    append("a", [(T0 + i * 10, "%d.5" % (i % 50)) for i in range(n)])
+    append("b", [(T0 + i * 30, "%d" % (i % 7)) for i in range(n // 3)])
+err = check("start")
+steps = 0
+while not err and steps < 24:
+    steps += 1
+    k = random.choice("ab")
+    last = max(model[k]) if model[k] else T0
+    op = random.choice(("append", "late", "late", "late", "overwrite", "rm"))
+    if not model[k]: op = "append"
+    if op == "append":
+        append(k, [(last + 10 * (i + 1), "%d.25" % i) for i in range(random.randint(1, 300))])
+    elif op == "late":  # a few points in the last part, or anywhere
+        lo = last - random.choice((2000, 20000, n * 5))
+        append(k, [(random.randint(lo, last) * 1 + 3, "7") for _ in range(random.randint(1, 4))])
+    elif op == "overwrite":
+        t = random.choice(sorted(model[k])[-50:])
+        append(k, [(t, "99")])
+    else:  # rm of the sensor in one partition: deletes that time range
+        parts = sorted({t // IV for t in model[k]})
+        p = random.choice(parts[-3:])
+        os.unlink(os.path.join(sg, str(p), "wf01.wt01", k))
+        model[k] = {t: v for t, v in model[k].items() if t // IV != p}
+    err = check("step %d (%s %s)" % (steps, op, k))
+with open(state, "w") as f:
+    for k in "ab":
+        for t, v in model[k].items(): f.write("%s %d %s\n" % (k, t, v))
+print(err or "OK")
+PY
+)
+        eq "render_cache=$budget: late points and deletions" "$r" OK || return
+    done
+}
+
+# Devices made by mkdir and sensors created without points (with or without
+# chosen settings) are still there after a remount, and behave the same.
+t_empty_across_mounts() {
+    fresh || return
+    mkdev || return
+    mkdir "$M/root.ln/all/empty" || { fail "mkdir empty"; return; }
+    : >> "$A/untyped" && : >> "$A/chosen" || { fail "creating sensors failed"; return; }
+    ok_run setfattr -n user.tsfs.encoding -v GORILLA "$A/chosen" || return
+    remount || return
+    eq "all/ after a remount" "$(listing "$M/root.ln/all")" "empty empty.csv wf01.wt01 wf01.wt01.csv" || return
+    eq "the device after a remount" "$(listing "$A")" "chosen untyped" || return
+    eq "encoding chosen before the remount" "$(xattr "$A/chosen" user.tsfs.encoding)" GORILLA || return
+    app "$A/chosen" $'1700000000000,1.5\n' || return
+    eq "type of the first value" "$(xattr "$A/chosen" user.tsfs.type)" DOUBLE || return
+    eq "encoding kept by the series" "$(xattr "$A/chosen" user.tsfs.encoding)" GORILLA || return
+    rmdir "$M/root.ln/all/empty" || { fail "rmdir of the empty device after a remount"; return; }
+    rm "$A/untyped" || { fail "rm of the untyped sensor after a remount"; return; }
+    remount || return
+    eq "all/ after rmdir, rm and a remount" "$(listing "$M/root.ln/all")" "wf01.wt01 wf01.wt01.csv" || return
+    eq "the device after rm and a remount" "$(listing "$A")" "chosen"
+}
+
 t_flush_unseq() {
     local n=$N_BIG half=$((N_BIG * 5))
     fresh -o memtable_size=262144,partition_interval=$half || return
@@ -1285,6 +1509,169 @@ t_options() {
     eq "compression of a new series with -o compression=GZIP" "$(xattr "$A/s" user.tsfs.compression)" GZIP || return
     remount -o wal_sync=batch || return
     content_is "$A/s" $'1700000000000,1.5\n'
+}
+
+# ---- generated files: /.stats and <sensor>.svg ---------------------------------------
+
+# stat_val NAME: the value of a /.stats line, or "missing".
+stat_val() { awk -v k="$1" '$1 == k { print $2; f = 1 } END { if (!f) print "missing" }' "$M/.stats"; }
+# gt WHAT GOT MIN: GOT is a number above MIN.
+gt() { [[ $2 =~ ^[0-9]+$ ]] && [ "$2" -gt "$3" ] || fail "$1: expected more than $3, got $(q "$2")"; }
+
+t_stats() {
+    fresh -o partition_interval=1000 || return
+    local r f c0 b
+    eq "ls of the mount point" "$(ls "$M")" "" || return
+    eq "ls -A of the mount point" "$(listing "$M")" ".stats" || return
+    eq "stat .stats" "$(stat -c '%F %a' "$M/.stats")" "regular file 444" || return
+    # a handle's fstat size is what it reads; lines are `name value`
+    r=$(python3 -c 'import os, re, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+size = os.fstat(fd).st_size
+data = b""
+while True:
+    b = os.read(fd, 7)
+    if not b: break
+    data += b
+os.close(fd)
+text = open(sys.argv[1]).read()
+bad = [l for l in text.splitlines() if not re.fullmatch(r"[A-Za-z0-9_.]+ [0-9]+", l)]
+if size != len(data): print("fstat size %d but %d bytes read" % (size, len(data)))
+elif not text.endswith("\n") or bad: print("bad lines %r" % bad[:3])
+else: print("OK")' "$M/.stats" 2>&1)
+    eq ".stats read in 7-byte pieces, fstat size, line format" "$r" OK || return
+    for f in uptime_ms points_ingested points_replayed memtable_bytes flushes files_closed compactions \
+        wal_syncs wal_bytes wal_segments wal_records_replayed wal_records_skipped storage_groups; do
+        [ "$(stat_val $f)" != missing ] || { fail ".stats has no $f: $(tr '\n' ' ' < "$M/.stats")"; return; }
+    done
+    eq "head -1 .stats" "$(head -1 "$M/.stats" | cut -d' ' -f1)" uptime_ms || return
+    eq "points_ingested at start" "$(stat_val points_ingested)" 0 || return
+    eq "storage_groups at start" "$(stat_val storage_groups)" 0 || return
+    mkdev || return
+    app "$A/s" $'1100,1.5\n1200,2.5\n2100,3.5\n' || return
+    app "$A/t" $'1150,4\n' || return
+    eq "points_ingested after 4 points" "$(stat_val points_ingested)" 4 || return
+    eq storage_groups "$(stat_val storage_groups)" 1 || return
+    eq sg.root.ln.series "$(stat_val sg.root.ln.series)" 2 || return
+    eq sg.root.ln.devices "$(stat_val sg.root.ln.devices)" 1 || return
+    eq sg.root.ln.partitions "$(stat_val sg.root.ln.partitions)" 2 || return
+    eq sg.root.ln.partitions_sealed "$(stat_val sg.root.ln.partitions_sealed)" 0 || return
+    eq sg.root.ln.partitions_live "$(stat_val sg.root.ln.partitions_live)" 2 || return
+    gt memtable_bytes "$(stat_val memtable_bytes)" 0 || return
+    eq "grep -c sg.root.ln. lines" "$(grep -c '^sg\.root\.ln\.' "$M/.stats")" 9 || return
+    c0=$(stat_val files_closed)
+    ok_run chmod a-w "$M/root.ln/1" || return
+    eq "partitions_sealed after a seal" "$(stat_val sg.root.ln.partitions_sealed)" 1 || return
+    eq "partitions_live after a seal" "$(stat_val sg.root.ln.partitions_live)" 1 || return
+    gt "files_closed after a seal" "$(stat_val files_closed)" "$c0" || return
+    gt "flushes after a seal" "$(stat_val flushes)" 0 || return
+    gt "tsfiles_seq after a seal" "$(stat_val sg.root.ln.tsfiles_seq)" 0 || return
+    b=$(find "$D/sequence/root.ln" -name '*.tsfile' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+    eq "tsfile_bytes_seq against DATA_DIR" "$(stat_val sg.root.ln.tsfile_bytes_seq)" "$b" || return
+    eq tsfiles_unseq "$(stat_val sg.root.ln.tsfiles_unseq)" 0 || return
+    # read-only, and not to be deleted
+    expect_err EACCES 'os.open(a[0], os.O_WRONLY | os.O_APPEND)' "$M/.stats" || return
+    expect_err EACCES 'os.truncate(a[0], 0)' "$M/.stats" || return
+    expect_err EPERM 'os.unlink(a[0])' "$M/.stats" || return
+    expect_err EPERM 'os.chmod(a[0], 0o644)' "$M/.stats" || return
+    # a clean remount replays nothing; after kill -9 the WAL is replayed
+    remount -o partition_interval=1000,wal_sync=always || return
+    eq "wal_records_replayed after a clean remount" "$(stat_val wal_records_replayed)" 0 || return
+    eq "points_ingested after a remount" "$(stat_val points_ingested)" 0 || return
+    app "$A/s" $'2200,5.5\n2300,6.5\n' || return
+    local dead=$PID
+    kill -9 "$dead"
+    wait "$dead" 2> /dev/null
+    unset "LIVE[$dead]"
+    fusermount3 -u "$M" 2> /dev/null || fusermount3 -u -z "$M" 2> /dev/null
+    mount_fs "$D" "$M" -o partition_interval=1000 || return
+    gt "wal_records_replayed after kill -9" "$(stat_val wal_records_replayed)" 0 || return
+    eq "points_replayed after kill -9" "$(stat_val points_replayed)" 2 || return
+    eq "points_ingested after recovery" "$(stat_val points_ingested)" 0
+}
+
+# svg_size FILE: "WIDTHxHEIGHT" of an SVG's root element.
+svg_size() {
+    python3 -c 'import sys, xml.etree.ElementTree as ET
+r = ET.parse(sys.argv[1]).getroot()
+print("%sx%s" % (r.get("width"), r.get("height")))' "$1" 2>&1
+}
+# png_size FILE: "WIDTHxHEIGHT" from a PNG's header, or why not.
+png_size() {
+    python3 -c 'import struct, sys
+b = open(sys.argv[1], "rb").read(32)
+print("%dx%d" % struct.unpack(">II", b[16:24]) if b[:8] == b"\x89PNG\r\n\x1a\n" and b[12:16] == b"IHDR" else "not a PNG")' "$1" 2>&1
+}
+
+t_svg() {
+    command -v rsvg-convert > /dev/null || { fail "rsvg-convert missing (librsvg2-bin: .ci/install-deps)"; return; }
+    local half=$((N_BIG * 5)) r
+    fresh -o partition_interval=$half || return
+    mkdev || return
+    # N_BIG points over two partitions, a NaN among them
+    python3 -c 'import math, sys
+n = int(sys.argv[1])
+sys.stdout.write("".join("%d,%.3f\n" % (i * 10, 20 + 10 * math.sin(i / 500.0)) for i in range(n)))
+sys.stdout.write("%d,NaN\n" % (n * 10))' "$N_BIG" > "$CD/s.txt"
+    { cat "$CD/s.txt" >> "$A/s"; } 2> "$CD/err" || { fail "cat >> s: $(cat "$CD/err")"; return; }
+    app "$A/txt" $'1000,hello\n' || return
+    : >> "$A/e" || { fail ": >> e"; return; }
+    ok_run setfattr -n user.tsfs.type -v INT64 "$A/e" || return
+    # found by name, never listed
+    eq "ls -a of the device" "$(ls -a "$A" | tr '\n' ' ')" ". .. e s txt " || return
+    eq "find -name '*.svg'" "$(find "$M" -name '*.svg' | wc -l)" 0 || return
+    eq "stat s.svg" "$(stat -c '%F %a' "$A/s.svg")" "regular file 444" || return
+    size_ok "$A/s.svg" || return
+    expect_err ENOENT 'os.stat(a[0])' "$A/txt.svg" || return
+    expect_err ENOENT 'os.stat(a[0])' "$A/nosuch.svg" || return
+    expect_err ENOENT 'os.stat(a[0])' "$A/s.svg.svg" || return
+    # well-formed SVG: title, a path of at most 4 points per pixel column, labels
+    r=$(python3 -c 'import sys, re, xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+root = ET.parse(sys.argv[1]).getroot()
+title = root.find(ns + "title").text
+paths = root.findall(".//" + ns + "path")
+texts = [t.text for t in root.iter(ns + "text")]
+pts = len(re.findall(r"[ML]", paths[0].get("d"))) if paths else 0
+sub = [t for t in texts if "points" in t]
+if root.tag != ns + "svg": print("root is", root.tag)
+elif title != sys.argv[2]: print("title", title)
+elif not 2 <= pts <= 4 * 800: print("path of %d points" % pts)
+elif not sub or ("%s points" % sys.argv[3]) not in sub[0]: print("subtitle", sub)
+elif len(texts) < 8: print("only %d labels" % len(texts))
+else: print("OK")' "$A/s.svg" root.ln.wf01.wt01.s "$N_BIG" 2>&1)
+    eq "s.svg as XML" "$r" OK || return
+    ok_run rsvg-convert "$A/s.svg" -o "$CD/s.png" || return
+    eq "size of s.svg" "$(svg_size "$A/s.svg")" 940x484 || return
+    eq "PNG of s.svg" "$(png_size "$CD/s.png")" 940x484 || return
+    # an empty numeric series: a valid chart saying so
+    r=$(python3 -c 'import sys, xml.etree.ElementTree as ET
+texts = [t.text for t in ET.parse(sys.argv[1]).getroot().iter("{http://www.w3.org/2000/svg}text")]
+print("OK" if "no data" in texts else texts)' "$A/e.svg" 2>&1)
+    eq "e.svg of an empty series" "$r" OK || return
+    ok_run rsvg-convert "$A/e.svg" -o "$CD/e.png" || return
+    eq "PNG of e.svg" "$(png_size "$CD/e.png")" 940x484 || return
+    [ "$(stat -c %s "$CD/s.png")" -gt "$(stat -c %s "$CD/e.png")" ] || { fail "the chart's PNG is no bigger than the empty one's"; return; }
+    # a partition's chart: that partition's range
+    grep -q '>partition 1: ' "$M/root.ln/1/wf01.wt01/s.svg" || { fail "partition 1's s.svg does not say its range"; return; }
+    size_ok "$M/root.ln/1/wf01.wt01/s.svg" || return
+    expect_err ENOENT 'os.stat(a[0])' "$M/root.ln/1/wf01.wt01/txt.svg" || return
+    # read-only
+    expect_err EACCES 'os.open(a[0], os.O_WRONLY | os.O_APPEND)' "$A/s.svg" || return
+    expect_err EACCES 'os.open(a[0], os.O_RDWR)' "$A/s.svg" || return
+    expect_err EACCES 'os.truncate(a[0], 0)' "$A/s.svg" || return
+    expect_err EPERM 'os.unlink(a[0])' "$A/s.svg" || return
+    expect_err 'EINVAL|EPERM' 'os.close(os.open(a[0], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))' "$A/x.svg" || return
+    # the chart follows the data
+    cp "$A/s.svg" "$CD/before.svg"
+    app "$A/s" "$((N_BIG * 10 + 10)),1000"$'\n' || return
+    cmp -s "$A/s.svg" "$CD/before.svg" && { fail "s.svg unchanged after an append"; return; }
+    grep -q "$((N_BIG + 1)) points" "$A/s.svg" || { fail "s.svg after an append does not count $((N_BIG + 1)) points"; return; }
+    size_ok "$A/s.svg" || return
+    # sealed: fixed, through the page cache
+    ok_run chmod a-w "$M/root.ln/0" || return
+    size_ok "$M/root.ln/0/wf01.wt01/s.svg" || return
+    cmp -s "$M/root.ln/0/wf01.wt01/s.svg" <(cat "$M/root.ln/0/wf01.wt01/s.svg") || fail "sealed s.svg reads differ"
 }
 
 # ---- runner ------------------------------------------------------------------------
@@ -1383,9 +1770,15 @@ run_case "a second tsfs on the same DATA_DIR is refused" t_second_instance
 run_case "ENOENT" t_enoent
 run_case "handle versions and tail -f" t_versions
 run_case "every offset of a handle reads the version of its open" t_old_version_offsets
+run_case "rendered bytes remembered within -o render_cache" t_render_cache
+run_case "sizes remembered across mounts stay exact" t_sizes_across_mounts
+run_case "late points and deletions re-render only what follows them" t_late_points
+run_case "empty devices and sensors without points survive a remount" t_empty_across_mounts
 run_case "flushes, unsequence rewrites, seal and dump ($N_BIG points)" t_flush_unseq
 run_case "-o auto_seal seals old partitions" t_auto_seal
 run_case "mount options" t_options
+run_case "/.stats counters" t_stats
+run_case "<sensor>.svg charts" t_svg
 
 echo "mount tests: $pass passed, $failn failed"
 [ "$failn" -eq 0 ]
