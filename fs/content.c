@@ -196,8 +196,8 @@ static void load_sizes(Tsfs *fs, Cache *c)
     long long last, mtime;
     bool had_live = false;
     while (fgets(line, sizeof line, f)) {
-        int got = sscanf(line, "%3s %7s %llu %lld %lld %3899s %1023s %1023s", kind, fmt, &size, &last, &mtime, key,
-                         device, name);
+        int got = sscanf(line, "%3s %7s %llu %lld %lld %3899s %1023s %1023s", kind, fmt, &size, &last, &mtime,
+                         key, device, name);
         if (got < 6) continue;
         bool sealed = strcmp(kind, "v1") == 0;
         if (!sealed && got != 8) continue;
@@ -324,7 +324,8 @@ static bool render_file_put(RenderFile *rf, const char *buf, size_t len, uint64_
 {
     Cache *c = rf->c;
     /* the disk is checked again every few MiB: others write to it too */
-    if (off / FREE_CHECK_EVERY != (off + len) / FREE_CHECK_EVERY && !room_for(c, FREE_CHECK_EVERY)) return false;
+    if (off / FREE_CHECK_EVERY != (off + len) / FREE_CHECK_EVERY && !room_for(c, FREE_CHECK_EVERY))
+        return false;
     if (__atomic_add_fetch(&c->render_bytes, len, __ATOMIC_RELAXED) > c->render_limit) {
         __atomic_sub_fetch(&c->render_bytes, len, __ATOMIC_RELAXED);
         return false;
@@ -358,8 +359,7 @@ static void render_evict_locked(Cache *c, uint64_t room)
             /* a version a handle reads keeps its bytes: they are its snapshot */
             if (!ce->v || !ce->v->rf) continue;
             bool in_use = __atomic_load_n(&ce->v->refs, __ATOMIC_ACQUIRE) > 1;
-            if (!in_use && !ce->v->rf->extending &&
-                (!oldest || ce->v->rf->used < oldest->v->rf->used))
+            if (!in_use && !ce->v->rf->extending && (!oldest || ce->v->rf->used < oldest->v->rf->used))
                 oldest = ce;
         }
         if (!oldest) return;
@@ -854,8 +854,8 @@ static bool kept_length(Cache *c, Version *old, Checkpoint start, bool from_star
  * Returns NULL with *err 0 when a full render is the way (the .csv view's
  * columns changed, or old's bytes are not remembered while there is room
  * to remember the new version's). */
-static Version *rewrite_version(Tsfs *fs, Node *n, Version *old, uint64_t gen, int64_t from, int64_t lo, int64_t hi,
-                                int *err)
+static Version *rewrite_version(Tsfs *fs, Node *n, Version *old, uint64_t gen, int64_t from, int64_t lo,
+                                int64_t hi, int *err)
 {
     Cache *c = fs->content;
     *err = 0;
@@ -904,10 +904,11 @@ static Version *rewrite_version(Tsfs *fs, Node *n, Version *old, uint64_t gen, i
          * to count them, and a rewrite before `from` meanwhile (which the
          * count would see and old not) means a whole render instead */
         scratch->last_t = start.t - (start.t > INT64_MIN);
-        int64_t k = measure(fs, n, cols, ncols, start.t, from - 1, from_start, start.off, scratch, NULL, &teed);
+        int64_t k =
+            measure(fs, n, cols, ncols, start.t, from - 1, from_start, start.off, scratch, NULL, &teed);
         int64_t again;
-        if (k >= 0 && (!engine_rewritten_from(fs->engine, n->device, n->kind == N_CSV ? NULL : n->name, old->gen,
-                                              &again) ||
+        if (k >= 0 && (!engine_rewritten_from(fs->engine, n->device, n->kind == N_CSV ? NULL : n->name,
+                                              old->gen, &again) ||
                        again < from))
             k = INT64_MIN;
         if (k < 0) {
@@ -937,8 +938,8 @@ static Version *rewrite_version(Tsfs *fs, Node *n, Version *old, uint64_t gen, i
         return NULL;
     }
     v->size = a + (uint64_t)r;
-    log_msg(LOG_DEBUG, "%s: %llu bytes kept before a change at %lld, %lld rendered%s", n->key, (unsigned long long)a,
-            (long long)from, (long long)r, tee ? ", remembered" : "");
+    log_msg(LOG_DEBUG, "%s: %llu bytes kept before a change at %lld, %lld rendered%s", n->key,
+            (unsigned long long)a, (long long)from, (long long)r, tee ? ", remembered" : "");
     if (tee) {
         tee->len += teed; /* not yet shared */
         v->rf = tee;
@@ -1042,8 +1043,9 @@ Version *content_version(Tsfs *fs, Node *n, int *err)
             }
         }
         int64_t from = old->last_t >= lo ? old->last_t + 1 : lo;
-        r = old->last_t == INT64_MAX ? 0
-                                     : measure(fs, n, v->cols, v->ncols, from, hi, false, old->size, v, tee, &teed);
+        r = old->last_t == INT64_MAX
+                ? 0
+                : measure(fs, n, v->cols, v->ncols, from, hi, false, old->size, v, tee, &teed);
         if (r >= 0) {
             v->size += (uint64_t)r;
             if (r == 0) v->mtime = old->mtime;
