@@ -180,7 +180,8 @@ void chg_note_rewrite_all(Engine *e)
     pthread_mutex_unlock(&e->change_lock);
 }
 
-bool engine_rewritten_from(Engine *e, const char *device, const char *measurement, uint64_t since, int64_t *from)
+bool engine_rewritten_from(Engine *e, const char *device, const char *measurement, uint64_t since,
+                           int64_t *from)
 {
     pthread_mutex_lock(&e->change_lock);
     ChangeEntry *c = NULL;

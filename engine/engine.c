@@ -252,7 +252,8 @@ static int settle_partition_interval(Engine *e, const char *sys)
             rc = -EINVAL;
         } else if (e->o.partition_interval > 0 && e->o.partition_interval != stored) {
             fprintf(stderr,
-                    "tsfs: %s holds partitions of %lld ms; partition_interval=%lld refused (omit it to use %lld)\n",
+                    "tsfs: %s holds partitions of %lld ms; partition_interval=%lld refused (omit it to use "
+                    "%lld)\n",
                     e->dir, stored, (long long)e->o.partition_interval, stored);
             rc = -EINVAL;
         } else {
@@ -610,8 +611,8 @@ static void control_memory(Engine *e)
     }
     /* backpressure: bounded memory whatever the data size */
     pthread_mutex_lock(&e->flush_lock);
-    while (atomic_load(&e->flushing_bytes) > budget && e->jobs_done < e->jobs_queued && !atomic_load(&e->err) &&
-           !atomic_load(&e->nospace))
+    while (atomic_load(&e->flushing_bytes) > budget && e->jobs_done < e->jobs_queued &&
+           !atomic_load(&e->err) && !atomic_load(&e->nospace))
         pthread_cond_wait(&e->done_cond, &e->flush_lock);
     pthread_mutex_unlock(&e->flush_lock);
 }

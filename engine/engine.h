@@ -160,7 +160,8 @@ void engine_change_of(Engine *e, const char *device, const char *measurement, En
  * (INT64_MAX: none; INT64_MIN: everything): true, or false when they are no
  * longer all remembered.  Everything before that time is as it was at
  * `since`. */
-bool engine_rewritten_from(Engine *e, const char *device, const char *measurement, uint64_t since, int64_t *from);
+bool engine_rewritten_from(Engine *e, const char *device, const char *measurement, uint64_t since,
+                           int64_t *from);
 
 /* Partitions of a storage group that hold data (files or memtables),
  * sorted; *ids is malloc'ed (free it). */

@@ -406,8 +406,10 @@ static void pending_load(Tsfs *fs)
             char sg[1024];
             bool any = false;
             if (schema_sg_of(sc, dev, sg, sizeof sg) == 0) schema_foreach_series(sc, dev, note_any, &any);
-            if (schema_sg_of(sc, dev, sg, sizeof sg) == 0 && !any) g_hash_table_add(fs->empty_devices, g_strdup(dev));
-        } else if (line[0] == 's' && sscanf(line, "s %2047s %1023s %31s %31s %31s", dev, name, ty, en, co) == 5) {
+            if (schema_sg_of(sc, dev, sg, sizeof sg) == 0 && !any)
+                g_hash_table_add(fs->empty_devices, g_strdup(dev));
+        } else if (line[0] == 's' &&
+                   sscanf(line, "s %2047s %1023s %31s %31s %31s", dev, name, ty, en, co) == 5) {
             char sg[1024];
             if (schema_sg_of(sc, dev, sg, sizeof sg) != 0 || schema_get_series(sc, dev, name)) continue;
             PendingSensor *ps = fs_pending_get(fs, dev, name, true);

@@ -788,8 +788,8 @@ static ssize_t read_version(Tsfs *fs, Handle *h, char **bufp, size_t size, uint6
          * nv was made, so a rewrite racing with it counts as one) */
         int64_t changed;
         bool extends = nv == h->v || node_sealed(fs, h->n) ||
-                       (engine_rewritten_from(fs->engine, h->n->device, h->n->kind == N_CSV ? NULL : h->n->name,
-                                              h->v->gen, &changed) &&
+                       (engine_rewritten_from(fs->engine, h->n->device,
+                                              h->n->kind == N_CSV ? NULL : h->n->name, h->v->gen, &changed) &&
                         changed > h->v->last_t && nv->size >= h->v->size);
         if (nv != h->v) {
             version_unref(h->v);

@@ -41,7 +41,7 @@ typedef struct Tsfs {
     int64_t auto_seal_ms; /* 0 = off */
     uid_t uid;
     gid_t gid;
-    int64_t mount_time; /* wall-clock ms: mtime of live directories */
+    int64_t mount_time;    /* wall-clock ms: mtime of live directories */
     uint64_t render_cache; /* budget of remembered rendered bytes; 0 = off */
     bool debug;
     struct fuse_session *se;
@@ -162,7 +162,7 @@ struct Version {
     GArray *cps;    /* Checkpoint: where rendering may restart */
     char **cols;    /* .csv: the measurements of the header (g_strfreev) */
     size_t ncols;
-    RenderFile *rf;  /* its bytes [0, rf_len) are there (both under the cache lock) */
+    RenderFile *rf; /* its bytes [0, rf_len) are there (both under the cache lock) */
     uint64_t rf_len;
 };
 
