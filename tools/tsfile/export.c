@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "bytes.h"
+#include "points.h"
 #include "lines.h"
 #include "reader.h"
 #include "series_scan.h"
@@ -127,10 +128,8 @@ typedef struct Cursor {
     bool done;
     /* overlapping chunks: every point, by time */
     bool loaded;
-    int64_t *lt;
-    uint8_t *lv;
-    size_t ln, lcap, lpos;
-    TsfBuf lbytes;
+    ToolPoints pts;
+    size_t lpos;
 } Cursor;
 
 static void cursor_close_chunk(Cursor *cu)
@@ -160,7 +159,7 @@ static const TsfChunkMeta *time_chunk_for(const TsfSeriesMeta *tm, uint64_t valu
 static int cursor_fill(Cursor *cu)
 {
     if (cu->loaded) {
-        cu->done = cu->lpos >= cu->ln;
+        cu->done = cu->lpos >= cu->pts.n;
         return 0;
     }
     while (!cu->done && cu->pos >= cu->col.n) {
@@ -213,13 +212,13 @@ static int cursor_fill(Cursor *cu)
 
 static inline int64_t cursor_time(const Cursor *cu)
 {
-    return cu->loaded ? cu->lt[cu->lpos] : cu->col.times[cu->pos];
+    return cu->loaded ? cu->pts.t[cu->lpos] : cu->col.times[cu->pos];
 }
 
 static inline const void *cursor_value(const Cursor *cu)
 {
     size_t esz = tsf_type_elem_size(cu->sm.type);
-    return cu->loaded ? (const void *)(cu->lv + cu->lpos * esz)
+    return cu->loaded ? (const void *)(cu->pts.v + cu->lpos * esz)
                       : (const uint8_t *)cu->col.values + cu->pos * esz;
 }
 
@@ -231,85 +230,16 @@ static inline void cursor_next(Cursor *cu)
         cu->pos++;
 }
 
-/* Collects every point of an overlapping series (scan callback). */
-static int gather(void *ctx, const int64_t *times, const void *values, size_t n)
-{
-    Cursor *cu = ctx;
-    size_t esz = tsf_type_elem_size(cu->sm.type);
-    if (cu->ln + n > cu->lcap) {
-        size_t cap = cu->lcap ? cu->lcap : 1024;
-        while (cap < cu->ln + n) cap *= 2;
-        int64_t *t = realloc(cu->lt, cap * sizeof(*t));
-        if (t) cu->lt = t;
-        uint8_t *v = realloc(cu->lv, cap * esz);
-        if (v) cu->lv = v;
-        if (!t || !v) return -ENOMEM;
-        cu->lcap = cap;
-    }
-    memcpy(cu->lt + cu->ln, times, n * sizeof(*times));
-    if (tsf_type_phys(cu->sm.type) == TSF_PHYS_BIN) {
-        const TsfBin *b = values;
-        TsfBin *d = (TsfBin *)cu->lv + cu->ln;
-        for (size_t i = 0; i < n; i++) {
-            d[i].ptr = (const uint8_t *)(uintptr_t)cu->lbytes.len;
-            d[i].len = b[i].len;
-            tsf_buf_put(&cu->lbytes, b[i].ptr, b[i].len);
-        }
-        if (cu->lbytes.err) return cu->lbytes.err;
-    } else {
-        memcpy(cu->lv + cu->ln * esz, values, n * esz);
-    }
-    cu->ln += n;
-    return 0;
-}
-
-static const Cursor *g_sorting;
-static int by_time_then_order(const void *a, const void *b)
-{
-    size_t i = *(const size_t *)a, j = *(const size_t *)b;
-    int64_t x = g_sorting->lt[i], y = g_sorting->lt[j];
-    if (x != y) return x < y ? -1 : 1;
-    return i < j ? -1 : i > j;
-}
-
 /* Reads an overlapping series whole: sorted by time, the later point (from
  * the later chunk) kept for a repeated time. */
 static int cursor_load(Cursor *cu)
 {
-    int rc = tsf_series_scan(cu->r, &cu->sm, cu->tm, INT64_MIN, INT64_MAX, gather, cu, NULL);
-    if (rc) return rc;
-    size_t esz = tsf_type_elem_size(cu->sm.type), n = cu->ln;
-    size_t *ord = malloc((n ? n : 1) * sizeof(*ord));
-    int64_t *t = malloc((n ? n : 1) * sizeof(*t));
-    uint8_t *v = malloc((n ? n : 1) * esz);
-    if (!ord || !t || !v) {
-        free(ord);
-        free(t);
-        free(v);
-        return -ENOMEM;
-    }
-    for (size_t i = 0; i < n; i++) ord[i] = i;
-    g_sorting = cu;
-    qsort(ord, n, sizeof(*ord), by_time_then_order);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (i + 1 < n && cu->lt[ord[i + 1]] == cu->lt[ord[i]]) continue; /* a later write follows */
-        t[k] = cu->lt[ord[i]];
-        memcpy(v + k * esz, cu->lv + ord[i] * esz, esz);
-        k++;
-    }
-    if (tsf_type_phys(cu->sm.type) == TSF_PHYS_BIN) {
-        TsfBin *b = (TsfBin *)v;
-        for (size_t i = 0; i < k; i++) b[i].ptr = cu->lbytes.data + (uintptr_t)b[i].ptr;
-    }
-    free(ord);
-    free(cu->lt);
-    free(cu->lv);
-    cu->lt = t;
-    cu->lv = v;
-    cu->ln = k;
-    cu->loaded = true;
-    return 0;
+    cu->pts.type = cu->sm.type;
+    int rc =
+        tsf_series_scan(cu->r, &cu->sm, cu->tm, INT64_MIN, INT64_MAX, tool_points_gather, &cu->pts, NULL);
+    if (rc == 0) rc = tool_points_order(&cu->pts, true);
+    if (rc == 0) cu->loaded = true;
+    return rc;
 }
 
 /* Do the series' chunks overlap in time (so they cannot be streamed)? */
@@ -332,9 +262,7 @@ static void cursor_free(Cursor *cu)
     cursor_close_chunk(cu);
     tsf_column_free(&cu->col);
     tsf_column_free(&cu->tcol);
-    free(cu->lt);
-    free(cu->lv);
-    tsf_buf_free(&cu->lbytes);
+    tool_points_free(&cu->pts);
     tsf_series_meta_free(&cu->sm);
 }
 
