@@ -6,6 +6,8 @@
 # side by side over the same disk and driven by the same shell commands:
 #   bulk append   cat big.csv >> sensor            (points/s, MB/s)
 #   single echo   N x  echo "t,v" >> sensor        (appends/s; each is open, write, close)
+#                 with tsfs idle; and once right after the bulk append, while
+#                 tsfs renders that file in the background (printed beside)
 #   read          cat sensor > /dev/null           (MB/s, points/s)
 #                 served from the rendered bytes tsfs remembers (after the
 #                 bulk append they are rendered once in the background), and
@@ -155,6 +157,19 @@ echo_loop() {
     median "${a[@]}"
 }
 
+# wait_idle PID: returns once PID has used no CPU for 0.4 s (at most 120 s):
+# tsfs renders a file in the background after its writer closes, and the
+# next figure is taken after that work, not during it.
+wait_idle() {
+    local pid=$1 prev=-1 cur quiet=0 i
+    for ((i = 0; i < 600 && quiet < 2; i++)); do
+        cur=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo -1)
+        if [ "$cur" = "$prev" ]; then quiet=$((quiet + 1)); else quiet=0; fi
+        prev=$cur
+        sleep 0.2
+    done
+}
+
 # read_file FILE COLD(0|1): prints the median seconds of RUNS full reads.
 read_file() {
     local f=$1 cold=$2 r t a=()
@@ -190,6 +205,9 @@ if [ -x "$BUILD/tsfs" ]; then
     mkdir "$M1/root.bench/all/dev" || die "mkdir of the device failed"
     D1=$M1/root.bench/all/dev
     TS_BULK=$(bulk "$D1")
+    # single appends while the bulk-appended file is rendered in the background, then idle
+    TS_ECHO_BUSY=$(echo_loop "$D1/s3")
+    wait_idle "${PIDS[0]}"
     TS_ECHO=$(echo_loop "$D1/s2")
     TS_BYTES=$(stat -c %s "$D1/s1")
     TS_COLD=$(read_file "$D1/s1" "$COLD")
@@ -233,7 +251,8 @@ if [ "$HAVE_TSFS" = 1 ]; then
     TS_ECHO_S=$(calc "$ECHOS / $TS_ECHO" %.0f)
     echo "fs bulk append: $TS_BULK_MPS M points/s, $TS_BULK_MBS MB/s (goal 3.0 M);" \
         "passthrough $PT_BULK_MBS MB/s, $PT_BULK_MLS M lines/s (ratio $(calc "$PT_BULK / $TS_BULK" %.3f)x)"
-    echo "fs single echo: $TS_ECHO_S appends/s, passthrough $PT_ECHO_S (ratio $(calc "$PT_ECHO / $TS_ECHO")x)"
+    echo "fs single echo: $TS_ECHO_S appends/s, passthrough $PT_ECHO_S (ratio $(calc "$PT_ECHO / $TS_ECHO")x);" \
+        "$(calc "$ECHOS / $TS_ECHO_BUSY" %.0f)/s while the bulk-appended file renders in the background"
     if [ "$COLD" = 1 ]; then read_line cold "$TS_COLD" "$PT_COLD" "$PT_COLD_MBS"; fi
     read_line warm "$TS_WARM" "$PT_WARM" "$PT_WARM_MBS"
     read_line "rendering every read (-o render_cache=0), warm" "$TS_RENDER" "$PT_WARM" "$PT_WARM_MBS"
