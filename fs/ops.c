@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "query.h"
+#include "tsf_error.h"
 #include "tsfs.h"
 
 #define SEALED_TIMEOUT     60.0
@@ -32,6 +33,15 @@
 static Tsfs *FS(fuse_req_t req)
 {
     return fuse_req_userdata(req);
+}
+
+/* Replies with -rc, a negative errno; the engine's own codes (a corrupt
+ * file, an unsupported encoding) reach the caller as EIO. */
+static void reply_err(fuse_req_t req, int rc)
+{
+    int e = rc < 0 && rc > -4096 ? -rc : rc == 0 ? 0 : EIO;
+    if (e == EIO && rc != -EIO) log_msg(LOG_ERR, "%s: reported as EIO", tsf_strerror(rc));
+    fuse_reply_err(req, e);
 }
 
 /* The node of a request's inode; when it is unknown, ENOENT is replied and
@@ -177,7 +187,7 @@ static void reply_entry(fuse_req_t req, Tsfs *fs, Node *n)
     bool sealed;
     int rc = node_stat_mode(fs, n, &e.attr, &sealed, true);
     if (rc) {
-        fuse_reply_err(req, -rc);
+        reply_err(req, rc);
         return;
     }
     e.ino = n->ino;
@@ -198,7 +208,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     if (!p) return;
     int rc = node_lookup(fs, p, name, &n);
     if (rc) {
-        fuse_reply_err(req, -rc);
+        reply_err(req, rc);
         return;
     }
     reply_entry(req, fs, n);
@@ -228,7 +238,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     int rc = node_stat(fs, n, &st, &sealed);
     if (rc == 0 && fi) generated_size(fi, &st); /* fstat of an open .stats or .svg */
     if (rc)
-        fuse_reply_err(req, -rc);
+        reply_err(req, rc);
     else
         fuse_reply_attr(req, &st, timeout_of(sealed));
 }
@@ -350,7 +360,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
     /* times: accepted and not kept (content decides mtime) */
     if (rc == 0) rc = node_stat(fs, n, &cur, &sealed);
     if (rc)
-        fuse_reply_err(req, -rc);
+        reply_err(req, rc);
     else
         fuse_reply_attr(req, &cur, timeout_of(sealed));
 }
@@ -392,7 +402,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
     }
     if (rc == 0) rc = node_lookup(fs, p, name, &n);
     if (rc)
-        fuse_reply_err(req, -rc);
+        reply_err(req, rc);
     else
         reply_entry(req, fs, n);
 }
@@ -487,7 +497,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
         }
     }
     if (rc == 0 && n->kind != N_ALL) node_mark_removed(fs, n);
-    fuse_reply_err(req, -rc);
+    reply_err(req, rc);
 }
 
 typedef struct DirEntry {
@@ -541,7 +551,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         g_array_free(dh->ents, TRUE);
         node_release(fs, n);
         free(dh);
-        fuse_reply_err(req, -rc);
+        reply_err(req, rc);
         return;
     }
     fi->fh = (uint64_t)(uintptr_t)dh;
@@ -708,7 +718,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     if (!n) return;
     int rc = open_node(fs, n, fi, &h);
     if (rc) {
-        fuse_reply_err(req, -rc);
+        reply_err(req, rc);
         return;
     }
     if (fuse_reply_open(req, fi) != 0) handle_free(fs, h);
@@ -747,7 +757,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
     Handle *h = NULL;
     if (rc == 0) rc = open_node(fs, n, fi, &h);
     if (rc) {
-        fuse_reply_err(req, -rc);
+        reply_err(req, rc);
         return;
     }
     struct fuse_entry_param e;
@@ -756,7 +766,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
     rc = node_stat_mode(fs, n, &e.attr, &sealed, true);
     if (rc) {
         handle_free(fs, h);
-        fuse_reply_err(req, -rc);
+        reply_err(req, rc);
         return;
     }
     e.ino = n->ino;
@@ -877,7 +887,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
      * the file, and its release frees the handle */
     pthread_mutex_unlock(&h->mu);
     if (r < 0) {
-        fuse_reply_err(req, (int)-r);
+        reply_err(req, (int)r);
     } else if (rf) {
         struct fuse_bufvec bv = FUSE_BUFVEC_INIT((size_t)r);
         bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
@@ -904,7 +914,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
     int rc = writes_accept(h->w, buf, size, (uint64_t)off);
     pthread_mutex_unlock(&h->mu);
     if (rc)
-        fuse_reply_err(req, -rc);
+        reply_err(req, rc);
     else
         fuse_reply_write(req, size);
 }
@@ -928,7 +938,7 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
     (void)datasync;
     (void)fi;
     int rc = engine_sync(FS(req)->engine);
-    fuse_reply_err(req, -rc);
+    reply_err(req, rc);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -987,7 +997,7 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
         }
     }
     if (rc == 0) node_mark_removed(fs, n);
-    fuse_reply_err(req, -rc);
+    reply_err(req, rc);
 }
 
 static void op_refuse(fuse_req_t req)
@@ -1037,7 +1047,7 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
     Tsfs *fs = FS(req);
     Node *n = node_get(fs, ino);
     int rc = n ? xattr_set(fs, n, name, value, size) : -ENOENT;
-    fuse_reply_err(req, -rc);
+    reply_err(req, rc);
 }
 
 /* getxattr and listxattr answer the same way: a size probe, the bytes, or
@@ -1045,7 +1055,7 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 static void reply_xattr_value(fuse_req_t req, int rc, char *buf, size_t size)
 {
     if (rc < 0)
-        fuse_reply_err(req, -rc);
+        reply_err(req, rc);
     else if (size == 0)
         fuse_reply_xattr(req, (size_t)rc);
     else
@@ -1078,7 +1088,7 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
         rc = engine_set_ttl(fs->engine, n->sg, 0);
     else if (n)
         rc = strncmp(name, "user.tsfs.", 10) == 0 ? -EPERM : -ENODATA;
-    fuse_reply_err(req, -rc);
+    reply_err(req, rc);
 }
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
