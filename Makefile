@@ -136,7 +136,8 @@ check:
 	$(MAKE) fuzz SECONDS=$(if $(FUZZ_SECONDS),$(FUZZ_SECONDS),20)
 	@echo "check: 3 passed, 0 failed"
 
-# The unit test suites under valgrind memcheck (not part of check: slow).
+# The engine's unit tests under valgrind memcheck (not part of check: about
+# 25 minutes; VALGRIND_SUITES="test-engine test-format" adds the format's).
 valgrind: $(BUILD)/test-engine $(BUILD)/test-format $(BUILD)/tsfile
 	tests/valgrind.sh $(BUILD)
 
