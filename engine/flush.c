@@ -255,7 +255,8 @@ static bool wait_for_room(Engine *e, TsFileProc *proc, int rc, uint64_t before)
     if (!eng_disk_full(rc) || atomic_load(&e->closing)) return false;
     int rrc = rollback(proc, before);
     if (rrc) {
-        fprintf(stderr, "tsfs: %s: cannot be cut back after a full disk: %s\n", proc->path, tsf_strerror(rrc));
+        fprintf(stderr, "tsfs: %s: cannot be cut back after a full disk: %s\n", proc->path,
+                tsf_strerror(rrc));
         return false;
     }
     if (atomic_exchange(&e->nospace, rc) == 0)

@@ -168,7 +168,8 @@ static ClosedFile *load_closed(const char *path, TsfReader *rd, bool sequence, u
         return cf;
     }
     if (eng_disk_full(rc)) { /* served from the index meanwhile */
-        fprintf(stderr, "tsfs: %s: .resource not rebuilt (%s); again at the next start\n", path, tsf_strerror(rc));
+        fprintf(stderr, "tsfs: %s: .resource not rebuilt (%s); again at the next start\n", path,
+                tsf_strerror(rc));
         return cf;
     }
     fprintf(stderr, "tsfs: %s: cannot rebuild its .resource (%s); not served\n", path, tsf_strerror(rc));
@@ -449,8 +450,10 @@ int recovery_run(Engine *e)
     g_ptr_array_set_size(e->recovered, 0);
     if (rc == 0) rc = engine_flush_all(e);
     if (eng_disk_full(rc))
-        fprintf(stderr, "tsfs: %s: the data the WAL holds cannot be flushed; nothing is lost: free space and "
-                        "start again\n", tsf_strerror(rc));
+        fprintf(stderr,
+                "tsfs: %s: the data the WAL holds cannot be flushed; nothing is lost: free space and "
+                "start again\n",
+                tsf_strerror(rc));
     uint64_t seg;
     if (rc == 0) rc = wal_rotate(e->wal, &seg);
     if (rc == 0) rc = wal_discard_before(e->wal, seg);

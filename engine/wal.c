@@ -262,7 +262,8 @@ static void lead_round(Wal *w, bool sync)
     if (rc == 0) {
         off_t before = lseek(fd, 0, SEEK_CUR);
         rc = fileio_write_all(fd, out.data, out.len);
-        keep = disk_full(rc) && before >= 0 && ftruncate(fd, before) == 0 && lseek(fd, before, SEEK_SET) == before;
+        keep = disk_full(rc) && before >= 0 && ftruncate(fd, before) == 0 &&
+               lseek(fd, before, SEEK_SET) == before;
     }
     if (rc == 0 && sync && fdatasync(fd) != 0) rc = -errno;
 
