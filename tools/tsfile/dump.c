@@ -12,34 +12,6 @@
 #include "points.h"
 #include "tool.h"
 
-typedef struct Collected {
-    TsfSeriesMeta *v;
-    size_t n, cap;
-    int rc;
-} Collected;
-
-static int collect(void *ctx, const TsfSeriesMeta *sm)
-{
-    Collected *c = ctx;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        TsfSeriesMeta *v = realloc(c->v, cap * sizeof(*v));
-        if (!v) return -12;
-        c->v = v;
-        c->cap = cap;
-    }
-    int rc = tsf_series_meta_copy(&c->v[c->n], sm);
-    if (rc == 0) c->n++;
-    return rc;
-}
-
-static int by_device_then_name(const void *a, const void *b)
-{
-    const TsfSeriesMeta *x = a, *y = b;
-    int c = strcmp(x->device, y->device);
-    return c ? c : strcmp(x->name, y->name);
-}
-
 void tool_put_escaped(FILE *out, const unsigned char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -78,13 +50,6 @@ static void print_value(FILE *out, const ToolPoints *p, size_t i)
     }
 }
 
-static const TsfSeriesMeta *time_column_of(const Collected *c, const TsfSeriesMeta *sm)
-{
-    for (size_t i = 0; i < c->n; i++)
-        if ((c->v[i].mask & TSF_MASK_TIME_COLUMN) && strcmp(c->v[i].device, sm->device) == 0) return &c->v[i];
-    return NULL;
-}
-
 int cmd_dump(int argc, char **argv)
 {
     if (argc != 2) {
@@ -96,13 +61,12 @@ int cmd_dump(int argc, char **argv)
     TsfErr err = {0};
     int rc = tsf_reader_open(file, &r, &err);
     if (rc) return tool_fail(file, &err, rc);
-    Collected c = {0};
-    rc = tsf_reader_foreach_series(r, collect, &c);
+    ToolSeriesList c;
+    rc = tool_series_list(r, &c);
     if (rc) {
         tool_fail(file, tsf_reader_err(r), rc);
         goto out;
     }
-    if (c.n) qsort(c.v, c.n, sizeof(*c.v), by_device_then_name);
     static char obuf[1 << 16];
     setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
     for (size_t i = 0; i < c.n && rc == 0; i++) {
@@ -110,7 +74,7 @@ int cmd_dump(int argc, char **argv)
         if (sm->mask & TSF_MASK_TIME_COLUMN) continue;
         const TsfSeriesMeta *tm = NULL;
         if (sm->mask & TSF_MASK_VALUE_COLUMN) {
-            tm = time_column_of(&c, sm);
+            tm = tool_series_time_column(&c, sm);
             if (!tm && sm->stats.count == 0) continue; /* all null, no time column */
             if (!tm) {
                 fprintf(stderr, "tsfile: %s: aligned series %s.%s has no time column\n", file, sm->device,
@@ -136,8 +100,7 @@ int cmd_dump(int argc, char **argv)
         tool_points_free(&p);
     }
 out:
-    for (size_t i = 0; i < c.n; i++) tsf_series_meta_free(&c.v[i]);
-    free(c.v);
+    tool_series_list_free(&c);
     tsf_reader_close(r);
     if (fflush(stdout) != 0) return 1;
     return rc ? 1 : 0;

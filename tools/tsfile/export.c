@@ -268,33 +268,6 @@ static void cursor_free(Cursor *cu)
 
 /* ---- the command --------------------------------------------------------------------------- */
 
-typedef struct Collected {
-    TsfSeriesMeta *v;
-    size_t n, cap;
-} Collected;
-
-static int collect(void *ctx, const TsfSeriesMeta *sm)
-{
-    Collected *c = ctx;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        TsfSeriesMeta *v = realloc(c->v, cap * sizeof(*v));
-        if (!v) return -ENOMEM;
-        c->v = v;
-        c->cap = cap;
-    }
-    int rc = tsf_series_meta_copy(&c->v[c->n], sm);
-    if (rc == 0) c->n++;
-    return rc;
-}
-
-static int by_device_then_name(const void *a, const void *b)
-{
-    const TsfSeriesMeta *x = a, *y = b;
-    int c = strcmp(x->device, y->device);
-    return c ? c : strcmp(x->name, y->name);
-}
-
 static void export_usage(FILE *f)
 {
     fputs("usage: tsfile export [-o OUT.csv] [--time-format ms|iso] [--with-types] IN.tsfile\n", f);
@@ -383,16 +356,14 @@ int cmd_export(int argc, char **argv)
     TsfErr err = {0};
     int rc = tsf_reader_open(in, &r, &err);
     if (rc) return tool_fail(in, &err, rc);
-    Collected c = {0};
-    rc = tsf_reader_foreach_series(r, collect, &c);
+    ToolSeriesList c;
+    rc = tool_series_list(r, &c);
     if (rc) {
         tool_fail(in, tsf_reader_err(r), rc);
-        for (size_t i = 0; i < c.n; i++) tsf_series_meta_free(&c.v[i]);
-        free(c.v);
+        tool_series_list_free(&c);
         tsf_reader_close(r);
         return 1;
     }
-    if (c.n) qsort(c.v, c.n, sizeof(*c.v), by_device_then_name);
     Cursor *cur = calloc(c.n ? c.n : 1, sizeof(*cur));
     size_t ncur = 0;
     int status = 0;
@@ -401,9 +372,7 @@ int cmd_export(int argc, char **argv)
         if ((sm->mask & TSF_MASK_TIME_COLUMN) || sm->stats.count == 0) continue;
         Cursor *cu = &cur[ncur];
         if (sm->mask & TSF_MASK_VALUE_COLUMN) {
-            for (size_t j = 0; j < c.n && !cu->tm; j++)
-                if ((c.v[j].mask & TSF_MASK_TIME_COLUMN) && strcmp(c.v[j].device, sm->device) == 0)
-                    cu->tm = &c.v[j];
+            cu->tm = tool_series_time_column(&c, sm);
             if (!cu->tm) {
                 fprintf(stderr, "tsfile: %s: aligned series %s.%s has no time column\n", in, sm->device,
                         sm->name);
@@ -481,8 +450,7 @@ int cmd_export(int argc, char **argv)
     free(o.buf);
     for (size_t i = 0; i < ncur; i++) cursor_free(&cur[i]);
     free(cur);
-    for (size_t i = 0; i < c.n; i++) tsf_series_meta_free(&c.v[i]);
-    free(c.v);
+    tool_series_list_free(&c);
     tsf_reader_close(r);
     return status;
 }

@@ -4,6 +4,7 @@
  * time (dump prints them all, export keeps the later of a repeated time).
  * Binary values are copied into one buffer as the scan goes (offsets while
  * it grows, pointers once ordered), so nothing is allocated per point.
+ * Also the list of a file's series both commands walk, in their order.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -103,4 +104,48 @@ void tool_points_free(ToolPoints *p)
     free(p->v);
     tsf_buf_free(&p->bytes);
     memset(p, 0, sizeof(*p));
+}
+
+static int collect(void *ctx, const TsfSeriesMeta *sm)
+{
+    ToolSeriesList *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        TsfSeriesMeta *v = realloc(l->v, cap * sizeof(*v));
+        if (!v) return -ENOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    int rc = tsf_series_meta_copy(&l->v[l->n], sm);
+    if (rc == 0) l->n++;
+    return rc;
+}
+
+static int by_device_then_name(const void *a, const void *b)
+{
+    const TsfSeriesMeta *x = a, *y = b;
+    int c = strcmp(x->device, y->device);
+    return c ? c : strcmp(x->name, y->name);
+}
+
+int tool_series_list(TsfReader *r, ToolSeriesList *out)
+{
+    memset(out, 0, sizeof(*out));
+    int rc = tsf_reader_foreach_series(r, collect, out);
+    if (rc == 0 && out->n) qsort(out->v, out->n, sizeof(*out->v), by_device_then_name);
+    return rc;
+}
+
+const TsfSeriesMeta *tool_series_time_column(const ToolSeriesList *l, const TsfSeriesMeta *sm)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if ((l->v[i].mask & TSF_MASK_TIME_COLUMN) && strcmp(l->v[i].device, sm->device) == 0) return &l->v[i];
+    return NULL;
+}
+
+void tool_series_list_free(ToolSeriesList *l)
+{
+    for (size_t i = 0; i < l->n; i++) tsf_series_meta_free(&l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof(*l));
 }

@@ -1,6 +1,6 @@
 /*
- * points.h: a series' points gathered whole and put in time order (for
- * series whose chunks overlap in time).
+ * points.h: a file's series listed in order, and a series' points gathered
+ * whole and put in time order (for series whose chunks overlap in time).
  */
 #ifndef TSFILE_POINTS_H
 #define TSFILE_POINTS_H
@@ -10,7 +10,22 @@
 #include <stdint.h>
 
 #include "bytes.h"
+#include "reader.h"
 #include "types.h"
+
+/* Every series of a file, sorted by device then measurement (the order of
+ * dump and export). */
+typedef struct ToolSeriesList {
+    TsfSeriesMeta *v;
+    size_t n, cap;
+} ToolSeriesList;
+
+/* Fills *out (free with tool_series_list_free, also after an error); 0 or
+ * the reader's error. */
+int tool_series_list(TsfReader *r, ToolSeriesList *out);
+/* The aligned time column of sm's device, or NULL. */
+const TsfSeriesMeta *tool_series_time_column(const ToolSeriesList *l, const TsfSeriesMeta *sm);
+void tool_series_list_free(ToolSeriesList *l);
 
 typedef struct ToolPoints {
     TsfType type; /* set before the scan */
